@@ -1,0 +1,141 @@
+"""What the hidden suites assert with: each helper raises ``CheckFailed`` with learner-facing text.
+
+A suite reads like a plain pytest file::
+
+    @pytest.mark.check(points=2)
+    def test_matmul_lesson_example(ex):
+        got = ex.matmul(M, N)
+        expect_array(got, M @ N, call="matmul(m, n)", inputs={"m": M, "n": N})
+
+Learner-side failures (an exception, a timeout, a dead worker, ``NotImplementedError``)
+propagate as ``LearnerError`` and the plugin turns them into statuses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from . import constraints, diagnose
+from .learner import LearnerRaised, NotStarted
+
+
+class CheckFailed(Exception):
+    """The check's verdict: failed, with feedback for the learner."""
+
+    def __init__(self, feedback: str):
+        super().__init__(feedback)
+        self.feedback = feedback
+
+
+def _context(call: str, inputs: dict[str, Any] | None) -> str:
+    line = call
+    if inputs:
+        line += f" with {diagnose.describe_inputs(inputs)}"
+    return line
+
+
+def fail(call: str, problem: str, *, inputs: dict[str, Any] | None = None,
+         hint: str | None = None) -> None:
+    text = f"{_context(call, inputs)}\n  {problem}"
+    if hint:
+        text += f"\n  hint: {hint}"
+    raise CheckFailed(text)
+
+
+def expect(condition: bool, call: str, problem: str, *, inputs: dict[str, Any] | None = None,
+           hint: str | None = None) -> None:
+    if not condition:
+        fail(call, problem, inputs=inputs, hint=hint)
+
+
+def expect_array(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] | None = None,
+                 rtol: float = 1e-7, atol: float = 1e-9, check_dtype: bool = True,
+                 hint: str | None = None) -> None:
+    problem = diagnose.compare_arrays(got, expected, rtol=rtol, atol=atol, check_dtype=check_dtype)
+    if problem is not None:
+        fail(call, problem, inputs=inputs, hint=hint)
+
+
+def expect_number(got: Any, expected: float, *, call: str, inputs: dict[str, Any] | None = None,
+                  rtol: float = 1e-7, atol: float = 1e-9, hint: str | None = None) -> None:
+    problem = diagnose.compare_number(got, float(expected), rtol=rtol, atol=atol)
+    if problem is not None:
+        fail(call, problem, inputs=inputs, hint=hint)
+
+
+def expect_equal(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] | None = None,
+                 hint: str | None = None) -> None:
+    """Exact equality of plain data (tuples of ints, strings); the types must match too."""
+    if type(got) is not type(expected) or got != expected:
+        fail(call, f"expected {diagnose.show(expected)}, got {diagnose.show(got)}"
+             if type(got) is type(expected) else
+             f"expected {diagnose.describe(expected)}, got {diagnose.describe(got)}",
+             inputs=inputs, hint=hint)
+
+
+def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, call: str,
+                  inputs: dict[str, Any] | None = None, mentions: Iterable[str] = (),
+                  hint: str | None = None, **kwargs: Any) -> LearnerRaised:
+    """``fn(*args)`` must raise ``exc_type`` (or a subclass) whose message contains ``mentions``."""
+    try:
+        got = fn(*args, **kwargs)
+    except NotStarted:
+        raise
+    except LearnerRaised as exc:
+        if not exc.is_a(exc_type):
+            fail(call, f"expected {exc_type.__name__}, but it raised {exc.type_name}: {exc.message}",
+                 inputs=inputs, hint=hint)
+        missing = [m for m in mentions if m not in exc.message]
+        if missing:
+            fail(call, f"raised {exc_type.__name__} as it should, but the message "
+                       f"{exc.message!r} does not mention {', '.join(map(repr, missing))}",
+                 inputs=inputs, hint=hint or "say what is wrong, naming the shapes or values involved")
+        return exc
+    fail(call, f"expected {exc_type.__name__}, but it returned {diagnose.describe(got)}",
+         inputs=inputs, hint=hint)
+    raise AssertionError("unreachable")
+
+
+# What the worker's tracer reports when code reaches the matmul family at run time
+# (NumPy function and ufunc names, torch function names).
+MATMUL_RUNTIME = frozenset({
+    "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "multi_dot", "vecdot",
+    "mm", "bmm", "mv", "addmm", "addmv", "baddbmm", "linear", "__matmul__", "__rmatmul__",
+})
+
+
+def expect_without(source: "LearnerSource", function: str, forbidden: constraints.Forbidden
+                   | Sequence[constraints.Forbidden], *, trace: dict | None = None,
+                   runtime_names: Iterable[str] = (), hint: str | None = None) -> None:
+    """The static scan of ``function`` (and the helpers it reaches) finds none of ``forbidden``,
+    and the run-time trace of a call, when given, reached none of ``runtime_names``."""
+    try:
+        found = constraints.scan(source.text, function, forbidden, filename=source.filename)
+    except constraints.ScanError as exc:
+        raise CheckFailed(f"{source.filename} could not be read: {exc}") from None
+    if found:
+        lines = "\n  ".join(constraints.describe(v) for v in found[:5])
+        more = f"\n  (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise CheckFailed(f"{function}: a construct this exercise rules out\n  {lines}{more}"
+                          + (f"\n  hint: {hint}" if hint else ""))
+    if trace:
+        names = set(runtime_names)
+        reached = sorted(n for part in ("numpy", "torch") for n in trace.get(part, {}) if n in names)
+        if reached:
+            raise CheckFailed(f"{function}: at run time your code called {', '.join(reached)}, "
+                              f"which this exercise rules out (the static scan missed how)"
+                              + (f"\n  hint: {hint}" if hint else ""))
+
+
+class LearnerSource:
+    """The text of a learner's module, read from disk (never imported by the grader)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.filename = path.name
+        self.text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    @property
+    def exists(self) -> bool:
+        return self.path.exists()

@@ -1,0 +1,207 @@
+"""The pytest plugin that runs the hidden suites: fixtures for the suites, and a collector
+that turns every test's outcome into a typed ``Check``.
+
+Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
+``pytest.mark.check(points=..., kind=..., function=..., hints=(...))``. Fixtures:
+
+- ``ex``: the learner's module of the suite's exercise, as a proxy into the worker;
+- ``source``: the text of that module (for static constraint scans);
+- ``rng``: a NumPy generator seeded from the run's seed and the test's id;
+- ``seed``, ``settings``, ``learner``, ``check`` (the record of the running check);
+- ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import exercises as registry
+from .expect import CheckFailed, LearnerSource
+from .learner import (ImportFailed, Learner, LearnerError, LearnerRaised, ModuleMissing,
+                      NotStarted, WorkerDied, WorkerTimeout)
+from .results import Check, CheckKind, CheckStatus, Exercise, Timing
+
+NOT_STARTED = "not started: {function} still raises NotImplementedError"
+MISSING = "not started: {file} is not in the submission"
+IMPORT_FAILED = "{file} could not be imported: {reason}"
+RAISED = "{call} raised {type}: {message}"
+TIMED_OUT = "timed out: {what} did not finish within {seconds:g} s (an endless loop?)"
+DIED = "{reason}"
+INTERNAL = "internal error in the grader (not your fault, please report it): {error}"
+NO_CUDA = "no CUDA device on this machine"
+CUDA_NOT_SELECTED = "GPU checks not selected (--device cpu)"
+
+
+@dataclass
+class CheckRecord:
+    """What a running test may add to its check beyond pass/fail."""
+
+    timing: Timing | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    learner: Learner
+    submission_dir: Path
+    seed: int
+    settings: Any
+    cuda_available: bool = False
+
+
+class Collector:
+    def __init__(self, context: Context, selected: list[registry.ExerciseInfo]) -> None:
+        self.context = context
+        self.exercises = {e.id: Exercise(e.id, e.title) for e in selected}
+        self.errors: list[str] = []
+        self._failures: dict[str, Any] = {}
+
+    # -- configuration and fixtures ----------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "exercise(id): the exercise a suite grades")
+        config.addinivalue_line("markers", "check(points, kind, function, hints): one graded check")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "device" in metafunc.fixturenames:
+            metafunc.parametrize("device", [
+                pytest.param("cpu"),
+                pytest.param("cuda", marks=pytest.mark.skipif(
+                    not self._cuda_selected(), reason=self._cuda_reason())),
+            ])
+
+    def _cuda_selected(self) -> bool:
+        return self.context.cuda_available and self.context.settings.device != "cpu"
+
+    def _cuda_reason(self) -> str:
+        return NO_CUDA if not self.context.cuda_available else CUDA_NOT_SELECTED
+
+    @pytest.fixture
+    def ex(self, request: pytest.FixtureRequest):
+        return self.context.learner.module(_exercise_id(request.node))
+
+    @pytest.fixture
+    def source(self, request: pytest.FixtureRequest) -> LearnerSource:
+        return LearnerSource(self.context.submission_dir / f"{_exercise_id(request.node)}.py")
+
+    @pytest.fixture
+    def learner(self) -> Learner:
+        return self.context.learner
+
+    @pytest.fixture
+    def seed(self) -> int:
+        return self.context.seed
+
+    @pytest.fixture
+    def settings(self) -> Any:
+        return self.context.settings
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        return np.random.default_rng([self.context.seed, zlib.crc32(request.node.nodeid.encode())])
+
+    @pytest.fixture
+    def check(self, request: pytest.FixtureRequest) -> CheckRecord:
+        record = CheckRecord()
+        request.node.grader_record = record
+        return record
+
+    # -- collecting outcomes -----------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:
+        if call.excinfo is not None and item.nodeid not in self._failures:
+            self._failures[item.nodeid] = call.excinfo.value
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        yield
+        self._record(item, self._failures.pop(item.nodeid, None))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def _record(self, item: pytest.Item, exc: BaseException | None) -> None:
+        ex_id = _exercise_id(item)
+        info = registry.BY_ID[ex_id]
+        marker = item.get_closest_marker("check")
+        opts = dict(marker.kwargs) if marker else {}
+        name = item.name[5:] if item.name.startswith("test_") else item.name
+        function = opts.get("function") or _guess_function(name, info.functions)
+        device = getattr(getattr(item, "callspec", None), "params", {}).get("device")
+        points = float(opts.get("points", 1.0))
+        status, feedback, not_started = classify(exc, function=function, module=ex_id)
+        record: CheckRecord | None = getattr(item, "grader_record", None)
+        if record and record.notes:
+            feedback = "\n".join(filter(None, [feedback, *record.notes]))
+        output = self.context.learner.take_output()
+        if output.strip() and status is not CheckStatus.PASSED:
+            feedback += "\n  your code printed:\n    " + output.strip().replace("\n", "\n    ")
+        skipped = status is CheckStatus.SKIPPED
+        check = Check(id=name, kind=CheckKind(opts.get("kind", "correctness")), status=status,
+                      max_points=0.0 if skipped else points,
+                      points=points if status is CheckStatus.PASSED else 0.0,
+                      feedback=feedback, function=function, device=device,
+                      timing=record.timing if record else None, not_started=not_started,
+                      hints=tuple(opts.get("hints", ())))
+        self.exercises[ex_id].checks.append(check)
+        if isinstance(exc, ImportFailed) and self.exercises[ex_id].error is None:
+            self.exercises[ex_id].error = feedback
+
+
+def classify(exc: BaseException | None, *, function: str | None,
+             module: str) -> tuple[CheckStatus, str, bool]:
+    """The status, feedback and not-started flag for a test that ended with ``exc``."""
+    fn = function or "the function"
+    if exc is None:
+        return CheckStatus.PASSED, "", False
+    if isinstance(exc, pytest.skip.Exception):
+        return CheckStatus.SKIPPED, f"skipped: {exc.msg}", False
+    if isinstance(exc, CheckFailed):
+        return CheckStatus.FAILED, exc.feedback, False
+    if isinstance(exc, NotStarted):
+        return CheckStatus.FAILED, NOT_STARTED.format(function=fn), True
+    if isinstance(exc, ModuleMissing):
+        return CheckStatus.FAILED, MISSING.format(file=f"{module}.py"), True
+    if isinstance(exc, ImportFailed):
+        return CheckStatus.ERROR, IMPORT_FAILED.format(file=f"{module}.py",
+                                                       reason=_learner_text(exc.cause)), False
+    if isinstance(exc, LearnerRaised):
+        return CheckStatus.FAILED, _learner_text(exc, call=f"{fn}(...)"), False
+    if isinstance(exc, WorkerTimeout):
+        return CheckStatus.TIMEOUT, TIMED_OUT.format(what=exc.what, seconds=exc.seconds), False
+    if isinstance(exc, WorkerDied):
+        return CheckStatus.ERROR, DIED.format(reason=exc), False
+    if isinstance(exc, LearnerError):
+        return CheckStatus.ERROR, str(exc), False
+    if isinstance(exc, AssertionError):
+        return CheckStatus.FAILED, str(exc).split("\nassert")[0], False
+    return CheckStatus.ERROR, INTERNAL.format(error=f"{type(exc).__name__}: {exc}"), False
+
+
+def _learner_text(exc: LearnerError, call: str = "your code") -> str:
+    if isinstance(exc, LearnerRaised):
+        text = RAISED.format(call=call, type=exc.type_name, message=exc.message)
+        if exc.where:
+            text += f"\n  at {exc.where}"
+        return text
+    if isinstance(exc, WorkerTimeout):
+        return TIMED_OUT.format(what=exc.what, seconds=exc.seconds)
+    return str(exc)
+
+
+def _exercise_id(item: Any) -> str:
+    marker = item.get_closest_marker("exercise")
+    if marker is None:
+        raise RuntimeError(f"{item.nodeid}: the suite has no pytest.mark.exercise marker")
+    return marker.args[0]
+
+
+def _guess_function(check_name: str, functions: tuple[str, ...]) -> str | None:
+    matches = [f for f in functions if check_name == f or check_name.startswith(f + "_")]
+    return max(matches, key=len) if matches else None

@@ -1,0 +1,125 @@
+"""Views of a graded submission for people: the terminal report and Markdown feedback.
+
+Both are built from ``results.Submission``. An untouched exercise is one line; a failed check
+shows its diagnosis; functions that are not started are summed up, never listed check by check.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import OrderedDict
+from typing import TextIO
+
+from .results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
+
+LABELS = {ExerciseStatus.PASSED: "passed", ExerciseStatus.FAILED: "failed",
+          ExerciseStatus.NOT_STARTED: "not started", ExerciseStatus.ERROR: "error"}
+COLOURS = {ExerciseStatus.PASSED: "32", ExerciseStatus.FAILED: "31",
+           ExerciseStatus.NOT_STARTED: "33", ExerciseStatus.ERROR: "35"}
+MARKS = {CheckStatus.FAILED: "x", CheckStatus.ERROR: "!", CheckStatus.TIMEOUT: "T",
+         CheckStatus.SKIPPED: "-", CheckStatus.PASSED: "+"}
+MAX_FEEDBACK_LINES = 14
+NEXT_STEP = "Next: open exercises/{file}, fix the first failing check, and run `make grade EX={id}`."
+
+
+def use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour else text
+
+
+def _pts(x: float) -> str:
+    return f"{x:g}"
+
+
+def render(result: Submission, *, colour: bool = False, verbose: bool = False) -> str:
+    lines = [f"Grading {result.submission} (seed {result.environment.get('seed', '?')})", ""]
+    if result.error:
+        lines += [f"  This submission could not be graded: {result.error}", ""]
+    width = max((len(e.id) for e in result.exercises), default=10)
+    for ex in result.exercises:
+        label = LABELS[ex.status]
+        head = (f"  {ex.id:<{width}}  {_paint(f'{label:<11}', COLOURS[ex.status], colour)}"
+                f"  {_pts(ex.score):>5} / {_pts(ex.max_score):<5}  {ex.title}")
+        lines.append(head)
+        if ex.status is ExerciseStatus.PASSED and not verbose:
+            lines += [f"      {line}" for line in _skipped_lines(ex)]
+            continue
+        if ex.status is ExerciseStatus.NOT_STARTED:
+            continue
+        if ex.status is ExerciseStatus.ERROR and ex.error:
+            lines += ["      " + line for line in ex.error.splitlines()[:MAX_FEEDBACK_LINES]]
+            continue
+        lines += _exercise_detail(ex, verbose)
+    lines.append("")
+    lines.append(f"  Total: {_pts(result.score)} / {_pts(result.max_score)} points"
+                 f" ({sum(e.status is ExerciseStatus.PASSED for e in result.exercises)} of "
+                 f"{len(result.exercises)} exercises passed)")
+    lines += [f"  {note}" for note in result.notes]
+    first = next((e for e in result.exercises if e.status is not ExerciseStatus.PASSED), None)
+    if first is not None and not result.error:
+        lines += ["", NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
+    return "\n".join(lines) + "\n"
+
+
+def _skipped_lines(ex: Exercise) -> list[str]:
+    skipped = [c for c in ex.checks if c.status is CheckStatus.SKIPPED]
+    if not skipped:
+        return []
+    reasons = sorted({c.feedback.removeprefix("skipped: ") for c in skipped})
+    return [f"- {len(skipped)} check(s) skipped: {'; '.join(reasons)}"]
+
+
+def _exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
+    lines: list[str] = []
+    untouched: "OrderedDict[str, list[Check]]" = OrderedDict()
+    for check in ex.checks:
+        if check.not_started:
+            untouched.setdefault(check.function or "?", []).append(check)
+    for fn, checks in untouched.items():
+        pts = sum(c.max_points for c in checks)
+        lines.append(f"      - {fn}: not started ({len(checks)} checks, {_pts(pts)} points)")
+    for check in ex.checks:
+        if check.not_started or (check.status is CheckStatus.PASSED and not verbose):
+            continue
+        if check.status is CheckStatus.SKIPPED:
+            continue
+        lines.append(f"      {MARKS[check.status]} {check.id}  "
+                     f"[{check.status.value}, {_pts(check.points)}/{_pts(check.max_points)}]")
+        body = check.feedback.splitlines()
+        if len(body) > MAX_FEEDBACK_LINES:
+            body = body[:MAX_FEEDBACK_LINES] + [f"[... {len(body) - MAX_FEEDBACK_LINES} more lines]"]
+        lines += [f"          {line}" for line in body if line.strip()]
+    lines += _skipped_lines(ex) and [f"      {line}" for line in _skipped_lines(ex)]
+    return lines
+
+
+def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False) -> None:
+    stream = stream or sys.stdout
+    stream.write(render(result, colour=use_colour(stream), verbose=verbose))
+    stream.flush()
+
+
+def markdown(result: Submission) -> str:
+    """Per-learner feedback to hand back: the same content as the terminal report, in Markdown."""
+    out = [f"# Feedback for {result.submission}", "",
+           f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
+    if result.error:
+        out += [f"> This submission could not be graded: {result.error}", ""]
+    out += ["| exercise | status | points |", "|---|---|---|"]
+    out += [f"| {e.id} | {LABELS[e.status]} | {_pts(e.score)} / {_pts(e.max_score)} |"
+            for e in result.exercises]
+    for ex in result.exercises:
+        if ex.status in (ExerciseStatus.PASSED, ExerciseStatus.NOT_STARTED):
+            continue
+        out += ["", f"## {ex.id}: {ex.title}", ""]
+        if ex.error:
+            out += ["```", ex.error, "```"]
+            continue
+        out += ["```", *(line[6:] for line in _exercise_detail(ex, verbose=False)), "```"]
+    out += ["", "---", *[f"_{n}_  " for n in result.notes],
+            f"_seed {result.environment.get('seed')}, grader {result.environment.get('grader_version')}_"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,119 @@
+"""Grade one submission: load it, start its worker, run the hidden suites under pytest."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+from . import __version__
+from . import exercises as registry
+from .learner import Learner
+from .plugin import Collector, Context
+from .results import CheckStatus, Submission
+from .sandbox import sandbox_note
+from .settings import Settings
+from .submission import LoadedSubmission, SubmissionError, load_submission, submission_name
+
+SUITE_INI = registry.SUITES_DIR / "pytest.ini"
+
+
+class GraderError(RuntimeError):
+    """The grader itself could not run the suites (a bug or a broken install, not the learner)."""
+
+
+def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
+                     settings: Settings | None = None, name: str | None = None) -> Submission:
+    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: all)."""
+    settings = settings or Settings()
+    selected = registry.select(list(exercises) if exercises else None)
+    ids = [e.id for e in selected]
+    scratch = Path(tempfile.mkdtemp(prefix="grader-"))
+    try:
+        error = None
+        try:
+            loaded = load_submission(Path(submission), scratch / "submission", exercise_ids=ids)
+        except SubmissionError as exc:
+            error = str(exc)
+            empty = scratch / "empty"
+            empty.mkdir()
+            loaded = LoadedSubmission(submission_name(Path(submission)), Path(submission), empty,
+                                      set(), "", [])
+        result = _run_suites(loaded, selected, settings, scratch)
+        result.submission = name or loaded.name
+        if error is not None:
+            result.error = error
+            for ex in result.exercises:
+                ex.error = error
+                for check in ex.checks:
+                    check.status, check.points, check.feedback = CheckStatus.ERROR, 0.0, error
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
+                settings: Settings, scratch: Path) -> Submission:
+    cuda = _cuda_available(selected, settings)
+    with Learner(loaded.directory, modules=sorted(loaded.modules), limits=settings.limits,
+                 scratch=scratch / "worker", threads=settings.threads,
+                 sandbox=settings.sandbox) as learner:
+        context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
+                          settings=settings, cuda_available=cuda)
+        collector = Collector(context, selected)
+        args = [str(e.suite) for e in selected] + [
+            "-c", str(SUITE_INI), "--rootdir", str(registry.SUITES_DIR), "-p", "no:cacheprovider",
+            "-p", "no:terminal", "-p", "no:stepwise", "--capture=no", "--import-mode=importlib",
+            "-W", "ignore"]
+        code = pytest.main(args, plugins=[collector])
+        if collector.errors or code in (pytest.ExitCode.INTERNAL_ERROR,
+                                        pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+            raise GraderError("the hidden suites could not run: "
+                              + ("; ".join(collector.errors) or f"pytest exit code {code}"))
+        notes = [settings.limits.describe(), sandbox_note(settings.sandbox)] + loaded.notes
+        return Submission(submission=loaded.name,
+                          exercises=[collector.exercises[e.id] for e in selected],
+                          environment=environment(settings, selected, loaded, cuda),
+                          notes=[n for n in notes if n])
+
+
+def _cuda_available(selected: list[registry.ExerciseInfo], settings: Settings) -> bool:
+    if settings.device == "cpu" or not any(e.uses_torch for e in selected):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def suites_digest(selected: list[registry.ExerciseInfo]) -> str:
+    h = hashlib.sha256()
+    for e in selected:
+        h.update(e.suite.name.encode() + b"\0" + e.suite.read_bytes())
+    return h.hexdigest()
+
+
+def environment(settings: Settings, selected: list[registry.ExerciseInfo],
+                loaded: LoadedSubmission, cuda: bool) -> dict:
+    device = "cpu"
+    if cuda:
+        import torch
+
+        device = f"cuda ({torch.cuda.get_device_name(0)})"
+    return {"grader_version": __version__, "python": platform.python_version(),
+            "numpy": _version("numpy"), "torch": _version("torch"), "device": device,
+            "seed": settings.seed, "timing": settings.timing,
+            "suites_sha256": suites_digest(selected), "submission_sha256": loaded.sha256,
+            "limits": settings.limits.to_dict()}
