@@ -32,7 +32,7 @@ def describe(value: Any) -> str:
     if _is_tensor(value):
         return f"{str(value.dtype).replace('torch.', '')} tensor {tuple(value.shape)} on {value.device}"
     if isinstance(value, np.generic):
-        return f"NumPy {value.dtype} scalar {value!r}"
+        return f"NumPy {value.dtype} scalar {value.item()!r}"
     if isinstance(value, bool):
         return f"bool {value}"
     if isinstance(value, (int, float)):

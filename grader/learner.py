@@ -179,7 +179,9 @@ class Learner:
         return self._request(header, [], module, None, timeout, ".".join(path))
 
     def take_output(self, limit: int = 2000) -> str:
-        return self._proc.take_output(limit) if self._proc is not None else ""
+        """What the learner's code printed since the last call, cut to ``limit`` characters."""
+        text = self._proc.take_output(limit) if self._proc is not None else ""
+        return text.replace(str(self.submission_dir) + os.sep, "")
 
     def _request(self, header: dict, buffers: list[bytes], module: str,
                  handle: "RemoteObject | None", timeout: float | None, what: str) -> CallResult:
