@@ -1,0 +1,75 @@
+"""Golden submissions: each folder under tests/fixtures/ is a submission and its expected grading.
+
+A case folder holds the learner's module(s) and ``expected.json``::
+
+    {
+      "about": "matvec sums over the wrong axis",
+      "exercises": ["ex03_matmul"],                 # graded exercises (default: those present)
+      "settings": {"timing": false},                # optional Settings overrides
+      "exercise_status": {"ex03_matmul": "failed"},
+      "checks": {                                   # "exercise/check_id": expectations
+        "ex03_matmul/matvec_lesson_example": {"status": "failed", "feedback": ["wrong shape"]},
+        "ex03_matmul/matmul_lesson_example": {"status": "passed"}
+      },
+      "other_checks": "passed"                      # optional: every check not listed has this status
+    }
+
+``feedback`` phrases must all appear in the check's feedback. Hostile cases may also give
+``"max_score_fraction": 0.0`` to say the attacked exercise earns nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.session import grade_submission
+from grader.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = sorted(p for p in FIXTURES.iterdir() if (p / "expected.json").exists())
+
+
+def _settings(overrides: dict) -> Settings:
+    limits = {k: overrides.pop(k) for k in list(overrides) if k in
+              ("call_timeout_s", "import_timeout_s", "memory_mb", "output_kb", "cpu_s")}
+    return Settings(**{"timing": False, **overrides}).with_limits(**limits)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden(case: Path) -> None:
+    spec = json.loads((case / "expected.json").read_text())
+    submission = case / spec["submission"] if "submission" in spec else case
+    result = grade_submission(submission=submission, exercises=spec.get("exercises"),
+                              settings=_settings(dict(spec.get("settings", {}))))
+    got = {e.id: e for e in result.exercises}
+    for ex_id, status in spec.get("exercise_status", {}).items():
+        assert got[ex_id].status.value == status, (
+            f"{ex_id}: expected {status}, got {got[ex_id].status.value}\n{_dump(got[ex_id])}")
+    listed = set()
+    for key, want in spec.get("checks", {}).items():
+        ex_id, check_id = key.split("/")
+        checks = {c.id: c for c in got[ex_id].checks}
+        assert check_id in checks, f"{key}: no such check; checks are {sorted(checks)}"
+        check = checks[check_id]
+        listed.add(key)
+        assert check.status.value == want["status"], (
+            f"{key}: expected {want['status']}, got {check.status.value}: {check.feedback}")
+        for phrase in want.get("feedback", []):
+            assert phrase in check.feedback, f"{key}: {phrase!r} not in feedback:\n{check.feedback}"
+    if "other_checks" in spec:
+        for ex in result.exercises:
+            for check in ex.checks:
+                if f"{ex.id}/{check.id}" not in listed and check.status.value != "skipped":
+                    assert check.status.value == spec["other_checks"], (
+                        f"{ex.id}/{check.id}: expected {spec['other_checks']}, "
+                        f"got {check.status.value}: {check.feedback}")
+    for ex_id, fraction in spec.get("max_score_fraction", {}).items():
+        assert got[ex_id].score <= fraction * got[ex_id].max_score + 1e-9, (
+            f"{ex_id}: scored {got[ex_id].score} of {got[ex_id].max_score}\n{_dump(got[ex_id])}")
+
+
+def _dump(ex) -> str:
+    return "\n".join(f"  {c.id}: {c.status.value} {c.feedback[:200]!r}" for c in ex.checks)
