@@ -29,7 +29,7 @@ from grader.session import grade_submission
 from grader.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CASES = sorted(p for p in FIXTURES.iterdir() if (p / "expected.json").exists())
+CASES = sorted(p for p in FIXTURES.glob("*/") if (p / "expected.json").exists())
 
 
 def _settings(overrides: dict) -> Settings:
