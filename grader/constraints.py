@@ -43,6 +43,7 @@ TOO_DEEP = "the code is nested too deeply to check"
 
 _COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While) + (
     (ast.TryStar,) if hasattr(ast, "TryStar") else ())
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _STR_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "casefold", "swapcase", "title"})
 
 
@@ -165,6 +166,7 @@ DYNAMIC_CODE = _rule(
     " importlib.__import__",
     hint="write the computation out directly",
 )
+_DYNAMIC_ACCESS = Forbidden(DYNAMIC_ATTRIBUTE, frozenset(), hint=DYNAMIC_ATTRIBUTE_HINT)
 
 
 @dataclass
@@ -262,14 +264,14 @@ class _Scanner:
         self.roots = frozenset().union(*(r.roots for r in rules if r is not DYNAMIC_CODE))
         self.bindings: dict[str, list[_Binding]] = {}
         self.stars: list[_Binding] = []
-        self.order: list[str] = []
+        self.count = 0  # bindings so far: a star import only wins over names bound before it
         self.found: dict[tuple, Violation] = {}
         self._bind_module(tree.body)
 
     # -- the module's names ------------------------------------------------------------------
     def _bind(self, name: str, path: str | None, node: ast.AST, imported: bool = False) -> None:
-        self.bindings.setdefault(name, []).append(_Binding(path, node, len(self.order), imported))
-        self.order.append(name)
+        self.bindings.setdefault(name, []).append(_Binding(path, node, self.count, imported))
+        self.count += 1
 
     def _bind_module(self, body: list[ast.stmt]) -> None:
         """Record module-level bindings in source order; a later binding of a name wins at lookup."""
@@ -277,11 +279,11 @@ class _Scanner:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 for name, path in self._imported(stmt):
                     if name == "*":
-                        self.stars.append(_Binding(path, stmt, len(self.order), True))
-                        self.order.append("*")
+                        self.stars.append(_Binding(path, stmt, self.count, True))
+                        self.count += 1
                     else:
                         self._bind(name, path, stmt, imported=True)
-            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            elif isinstance(stmt, _DEFINITIONS):
                 self._bind(stmt.name, None, stmt)
             elif isinstance(stmt, _COMPOUND):
                 heads = [getattr(stmt, "target", None)] + [i.optional_vars for i in getattr(stmt, "items", [])]
@@ -314,7 +316,7 @@ class _Scanner:
                 scope.hidden.add(node.arg)
             elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 scope.hidden.add(node.id)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not unit:
+            elif isinstance(node, _DEFINITIONS) and node is not unit:
                 scope.hidden.add(node.name)
             elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 assigns.append(node)
@@ -332,6 +334,9 @@ class _Scanner:
         for star in reversed(self.stars):
             if star.path and (last is None or star.order > last.order) and self._rule_for(f"{star.path}.{name}"):
                 return f"{star.path}.{name}"
+        if last is not None and last.path is None and not isinstance(last.node, _DEFINITIONS):
+            # `except ImportError: np = None` must not hide the import above it
+            last = next((b for b in reversed(self.bindings[name]) if b.path is not None), last)
         if last is not None:
             return last.path
         return "builtins" if name == "__builtins__" else f"builtins.{name}" if hasattr(builtins, name) else None
@@ -413,11 +418,13 @@ class _Scanner:
         return {n.id for n in ast.walk(unit) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
                 and n.id not in scope.hidden and n.id not in scope.aliases}
 
-    def _visit(self, node: ast.AST, scope: _Scope, function: str, via: tuple[str, ...]) -> None:
-        if self._check(node, scope, function, via) and isinstance(node, ast.Attribute):
-            return  # np.linalg.norm reported once, not again as np.linalg
-        for child in ast.iter_child_nodes(node):
-            self._visit(child, scope, function, via)
+    def _visit(self, unit: ast.AST, scope: _Scope, function: str, via: tuple[str, ...]) -> None:
+        stack = [unit]  # a loop, not recursion: a 5000-term sum must not overflow the stack
+        while stack:
+            node = stack.pop()
+            if self._check(node, scope, function, via) and isinstance(node, ast.Attribute):
+                continue  # np.linalg.norm reported once, not again as np.linalg
+            stack.extend(ast.iter_child_nodes(node))
 
     def _check(self, node: ast.AST, scope: _Scope, function: str, via: tuple[str, ...]) -> bool:
         if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.MatMult):
@@ -449,12 +456,12 @@ class _Scanner:
                     return self._report(function, node, rule, via, "")
             return False
         if kind != "attr" or (obj and (obj.split(".")[0] in self.roots or obj in ("builtins", "importlib"))):
-            dynamic = Forbidden(DYNAMIC_ATTRIBUTE, frozenset(), hint=DYNAMIC_ATTRIBUTE_HINT)
-            return self._report(function, node, dynamic, via, "")
-        texts = [n.value for n in ast.walk(key_node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-        for rule in self.rules:
-            if obj is None and any(name in t for t in texts for name in rule.names if len(name) >= 3 or name == t):
-                return self._report(function, node, rule, via, "")
+            return self._report(function, node, _DYNAMIC_ACCESS, via, "")
+        if obj is None:  # an unknown object: only a constant spelling a forbidden name counts
+            texts = [n.value for n in ast.walk(key_node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            for rule in self.rules:
+                if any(name in t for t in texts for name in rule.names if len(name) >= 3 or name == t):
+                    return self._report(function, node, rule, via, "")
         return False
 
     def _report(self, function, node, rule, via, target, construct=None) -> bool:
