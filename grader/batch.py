@@ -1,0 +1,387 @@
+"""Grade a class: every submission in its own grading process, in parallel, resumable.
+
+Each submission is graded by a child process (``python -m grader.batch ...``, see
+``child_main``) that runs ``grade_submission`` and writes ``results/<name>.json`` and
+``feedback/<name>.md`` atomically the moment it is done. The parent only schedules children,
+enforces the per-submission time limit (killing the child's process group; its workers die
+with it), and at the end builds the gradebook and the summary from the result files on disk.
+So a batch killed at any moment, even by ``kill -9``, and run again grades only what is
+missing and ends with the same gradebook.
+
+Timing checks stay trustworthy in parallel because the timing engine measures inside
+``timing_lock.exclusive_timing()``: the batch points every child at one lock file, so only
+one measurement runs at a time while the other children carry on with correctness checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from . import exercises as registry
+from . import gradebook, report
+from .progress import Progress
+from .results import CheckStatus, Exercise, Submission
+from .sandbox import Limits
+from .session import grade_submission, suites_digest
+from .settings import Settings
+from .submission import load_submission, submission_name
+from .timing_lock import LOCK_ENV
+
+SKIPPED_NAMES = ("__MACOSX", "__pycache__")
+PAST_LIMIT = "ran past the per-submission limit of {limit:g} s"
+CRASHED = "the grader stopped while grading this submission ({why})"
+POLL_S = 0.05
+FAIL_JOB_TIMEOUT_S = 120.0
+_JOB_NUMBERS = itertools.count()
+
+
+class BatchError(ValueError):
+    """The batch cannot start (a missing folder, a bad --shard): a usage error."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str       # the gradebook's row, results/<name>.json, feedback/<name>.md
+    path: Path
+
+
+@dataclass
+class Outcome:
+    entries: list[Entry]
+    graded: int
+    resumed: int
+    seconds: float
+    results: list[Submission] = field(default_factory=list)
+
+
+# -- what to grade --------------------------------------------------------------------------------
+def discover(folder: Path) -> list[Entry]:
+    """Every entry directly under ``folder`` is one submission, named by its file name.
+
+    Folders, ``.zip`` and ``.ipynb`` files are the usual kinds; any other file becomes a
+    submission too, so that it shows up in the gradebook as an error instead of vanishing.
+    Two entries with the same name (``alice/`` and ``alice.zip``) keep their full file names.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder of submissions")
+    paths = [p for p in sorted(folder.iterdir())
+             if not p.name.startswith(".") and p.name not in SKIPPED_NAMES]
+    names = [submission_name(p) for p in paths]
+    return [Entry(name if names.count(name) == 1 else p.name, p) for name, p in zip(names, paths)]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise BatchError(f"--shard {text!r}: expected K/N, e.g. 2/4") from None
+    if not 1 <= k <= n:
+        raise BatchError(f"--shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
+def shard(entries: list[Entry], k: int, n: int) -> list[Entry]:
+    """Shard K of N (1-based): every N-th submission in name order, so shards are balanced."""
+    ordered = sorted(entries, key=lambda e: e.name)
+    return [e for i, e in enumerate(ordered) if i % n == k - 1]
+
+
+def fingerprint(path: Path, exercise_ids: Sequence[str]) -> str:
+    """The submission's sha256 as its result records it (the loaded Python files), or, for a
+    submission that cannot be loaded, ``raw:`` and the sha256 of its bytes."""
+    scratch = Path(tempfile.mkdtemp(prefix="grader-fp-"))
+    try:
+        return load_submission(path, scratch / "s", exercise_ids=list(exercise_ids)).sha256
+    except Exception:
+        return "raw:" + _raw_digest(path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _raw_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        h.update(str(f.relative_to(path.parent)).encode() + b"\0")
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            pass
+    return h.hexdigest()
+
+
+def is_finished(result: Submission | None, *, sha: str, suites_sha: str, settings: Settings) -> bool:
+    """A result on disk counts as done when it graded these bytes with these suites and settings."""
+    if result is None:
+        return False
+    env = result.environment
+    return (env.get("submission_sha256") == sha and env.get("suites_sha256") == suites_sha
+            and env.get("seed") == settings.seed and env.get("timing") == settings.timing
+            and env.get("limits") == settings.limits.to_dict())
+
+
+# -- the run --------------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    entry: Entry
+    sha: str
+    fail_reason: str | None = None     # set: record this error instead of grading
+    elapsed: float = 0.0               # for a fail job: how long the grading ran
+    proc: subprocess.Popen | None = None
+    started: float = 0.0
+    log: Path | None = None
+
+
+def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
+              jobs: int = 0, force: bool = False, shard_spec: str | None = None,
+              stream: TextIO | None = None) -> Outcome:
+    """Grade every submission under ``submissions`` into ``out``; see the module docstring."""
+    stream = stream or sys.stderr
+    out = Path(out)
+    selected = registry.select(list(exercises) if exercises else None)
+    ids = [e.id for e in selected]
+    entries = discover(submissions)
+    if shard_spec:
+        entries = shard(entries, *parse_shard(shard_spec))
+    jobs = jobs or settings.jobs or os.cpu_count() or 1
+    suites_sha = suites_digest(selected)
+    for sub in ("results", "feedback"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        for stale in (out / sub).glob(".*.tmp"):     # left by a run killed mid-write
+            stale.unlink(missing_ok=True)
+
+    todo: deque[_Job] = deque()
+    for entry in entries:
+        sha = fingerprint(entry.path, ids)
+        done = gradebook.read_result(out / "results" / f"{entry.name}.json")
+        if force or not is_finished(done, sha=sha, suites_sha=suites_sha, settings=settings):
+            todo.append(_Job(entry, sha))
+    resumed = len(entries) - len(todo)
+    progress = Progress(len(entries), stream, resumed=resumed)
+    logs = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    running: list[_Job] = []
+    try:
+        while todo or running:
+            while todo and len(running) < jobs:
+                job = todo.popleft()
+                _start(job, out=out, ids=ids, settings=settings, logs=logs)
+                running.append(job)
+            time.sleep(POLL_S)
+            for job in list(running):
+                follow_up = _check(job, out=out, ids=ids, settings=settings, progress=progress)
+                if follow_up is not False:
+                    running.remove(job)
+                if isinstance(follow_up, _Job):
+                    todo.appendleft(follow_up)
+    finally:
+        for job in running:            # interrupted (Ctrl-C): leave no child behind
+            _kill(job.proc)
+        shutil.rmtree(logs, ignore_errors=True)
+    results = [r for r in (gradebook.read_result(out / "results" / f"{e.name}.json") for e in entries)
+               if r is not None]
+    write_outputs(out, results, settings=settings)
+    return Outcome(entries, progress.graded, resumed, progress.finish(), results)
+
+
+def write_outputs(out: Path, results: list[Submission], *, settings: Settings | None = None) -> None:
+    """The gradebook and the class summary, each written whole or not at all."""
+    from . import summary   # matplotlib loads only here
+
+    gradebook.write(out / "gradebook.csv", results)
+    summary.write(out / "summary.html", results, limits=(settings.limits if settings else None))
+
+
+def merge_outputs(dirs: list[Path], out: Path) -> tuple[list[Submission], list[str]]:
+    """Copy every shard's results and feedback into ``out`` and write the combined gradebook and
+    summary. Returns the results and the names found in more than one folder (last one wins)."""
+    from .commands import write_json
+
+    merged: dict[str, tuple[Path, Submission]] = {}
+    clashes = []
+    for folder in dirs:
+        for path in sorted((folder / "results").glob("*.json")):
+            result = gradebook.read_result(path)
+            if result is None:
+                continue
+            if path.stem in merged and merged[path.stem][0].resolve() != path.resolve():
+                clashes.append(path.stem)
+            merged[path.stem] = (path, result)
+    for name, (path, result) in merged.items():
+        target = out / "results" / f"{name}.json"
+        if path.resolve() == target.resolve():
+            continue
+        feedback = path.parent.parent / "feedback" / f"{name}.md"
+        text = feedback.read_text(encoding="utf-8") if feedback.exists() else report.markdown(result)
+        gradebook.write_text(out / "feedback" / f"{name}.md", text)
+        write_json(target, result.to_dict())
+    results = [r for _, r in merged.values()]
+    write_outputs(out, results)
+    return results, sorted(set(clashes))
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    kit = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (kit, env.get("PYTHONPATH", "")) if p)
+    env.setdefault(LOCK_ENV, str(Path(tempfile.gettempdir()) / f"grader-timing-{os.getuid()}.lock"))
+    n = str(settings.threads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = n
+    return env
+
+
+def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path) -> None:
+    cmd = [sys.executable, "-m", "grader.batch", "--submission", str(job.entry.path.resolve()),
+           "--name", job.entry.name, "--out", str(out.resolve()), "--sha", job.sha,
+           "--settings", json.dumps(settings_to_dict(settings)), "--exercises", *ids]
+    if job.fail_reason is not None:
+        cmd += ["--fail-reason", job.fail_reason, "--elapsed", f"{job.elapsed:.3f}"]
+    number = next(_JOB_NUMBERS)
+    job.log = logs / f"{number}.log"
+    work = logs / f"cwd-{number}"        # the child's scratch working directory
+    work.mkdir()
+    with open(job.log, "wb") as log:
+        job.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=work, env=_child_env(settings), start_new_session=True,
+                                    preexec_fn=_die_with_batch(os.getpid()))
+    job.started = time.monotonic()
+
+
+def _die_with_batch(parent: int):
+    from .sandbox import die_with_parent
+
+    return lambda: die_with_parent(parent)
+
+
+def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
+           progress: Progress) -> "bool | _Job":
+    """False while the child runs; True when the submission is done; a follow-up job when its
+    error must be recorded (past the time limit, or the grading process died)."""
+    assert job.proc is not None
+    elapsed = time.monotonic() - job.started
+    code = job.proc.poll()
+    limit = settings.limits.submission_timeout_s if job.fail_reason is None else FAIL_JOB_TIMEOUT_S
+    if code is None and elapsed <= limit:
+        return False
+    if code is None:
+        _kill(job.proc)
+        if job.fail_reason is None:
+            return _Job(job.entry, job.sha, PAST_LIMIT.format(limit=limit), elapsed)
+    result = gradebook.read_result(out / "results" / f"{job.entry.name}.json")
+    if code == 0 and result is not None and result.environment.get("submission_sha256") == job.sha:
+        status, _ = gradebook.row_status(result)
+        took = elapsed if job.fail_reason is None else job.elapsed
+        progress.step(job.entry.name, f"{status} {result.score:g}/{result.max_score:g}"
+                      f" in {took:.1f} s")
+        return True
+    why = _tail(job.log) or (f"exit status {code}" if code is not None else "no answer")
+    if job.fail_reason is None:
+        return _Job(job.entry, job.sha, CRASHED.format(why=why), elapsed)
+    # Even recording the error failed (a broken grader install): write a bare result.
+    bare = Submission(submission=job.entry.name, error=job.fail_reason,
+                      exercises=[Exercise(e, registry.BY_ID[e].title, error=job.fail_reason)
+                                 for e in ids],
+                      environment={"submission_sha256": job.sha, "elapsed_s": round(job.elapsed, 3)})
+    _write_result(out, job.entry.name, bare)
+    progress.step(job.entry.name, f"error ({job.fail_reason})")
+    return True
+
+
+def _tail(log: Path | None, lines: int = 1) -> str:
+    try:
+        text = log.read_text(errors="replace").strip() if log else ""
+    except OSError:
+        return ""
+    return " ".join(text.splitlines()[-lines:])[-300:]
+
+
+def _kill(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _write_result(out: Path, name: str, result: Submission) -> None:
+    """Feedback first, then the result: the result file's presence means 'this one is done'."""
+    from .commands import write_json
+
+    gradebook.write_text(out / "feedback" / f"{name}.md", report.markdown(result))
+    write_json(out / "results" / f"{name}.json", result.to_dict())
+
+
+# -- the child: grade one submission --------------------------------------------------------------
+def settings_to_dict(settings: Settings) -> dict:
+    return asdict(settings)
+
+
+def settings_from_dict(d: dict) -> Settings:
+    d = dict(d)
+    return Settings(**{k: v for k, v in d.items() if k != "limits"}, limits=Limits(**d["limits"]))
+
+
+def mark_error(result: Submission, reason: str) -> Submission:
+    """Every check of ``result`` becomes an error with ``reason`` (no points)."""
+    result.error = reason
+    for ex in result.exercises:
+        ex.error = reason
+        for check in ex.checks:
+            check.status, check.points, check.feedback = CheckStatus.ERROR, 0.0, reason
+            check.not_started, check.timing = False, None
+    return result
+
+
+def child_main(argv: Sequence[str]) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m grader.batch")
+    p.add_argument("--submission", type=Path, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--sha", required=True)
+    p.add_argument("--settings", required=True)
+    p.add_argument("--exercises", nargs="+", required=True)
+    p.add_argument("--fail-reason")
+    p.add_argument("--elapsed", type=float, default=0.0)
+    args = p.parse_args(argv)
+    settings = settings_from_dict(json.loads(args.settings))
+    start = time.monotonic()
+    if args.fail_reason is None:
+        result = grade_submission(submission=args.submission, exercises=args.exercises,
+                                  settings=settings, name=args.name)
+        elapsed = time.monotonic() - start
+    else:
+        # Grade nothing, but through the suites, so the error row carries the right max_score.
+        with tempfile.TemporaryDirectory(prefix="grader-empty-") as empty:
+            result = grade_submission(submission=Path(empty), exercises=args.exercises,
+                                      settings=settings, name=args.name)
+        mark_error(result, args.fail_reason)
+        elapsed = args.elapsed
+    result.environment.update(submission_sha256=args.sha, submission_file=args.submission.name,
+                              elapsed_s=round(elapsed, 3))
+    _write_result(args.out, args.name, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(child_main(sys.argv[1:]))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu).
+# It installs Python, a virtual environment in /autograder/venv and the grader kit from
+# /autograder/source, with torch pinned by constraints.txt (the CPU build).
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q python3 python3-venv python3-pip
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
+# The CPU wheels of torch live on PyTorch's own index; PyPI's default build pulls CUDA (GBs).
+"$ROOT/venv/bin/python" -m pip install --quiet \
+    --extra-index-url https://download.pytorch.org/whl/cpu \
+    -c "$ROOT/source/constraints.txt" -e "$ROOT/source"
