@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import codec
-from .sandbox import Limits, worker_command, worker_preexec
+from .sandbox import Limits, bubblewrap, worker_command, worker_preexec
 
 RUNTIME_FILES = ("worker.py", "codec.py")
 _HERE = Path(__file__).resolve().parent
@@ -140,7 +140,8 @@ class Learner:
     def load(self, module: str) -> None:
         """Import ``module`` in the worker (once per worker); raise ``ImportFailed`` if it can't."""
         if module in self._import_failures:
-            raise self._import_failures[module]
+            # Without the old traceback: re-raising one instance would grow it with every check.
+            raise self._import_failures[module].with_traceback(None)
         if module not in self.available:
             raise ModuleMissing(f"{module}.py is not in the submission")
         if module in self._imported and self._proc is not None:
@@ -149,6 +150,10 @@ class Learner:
             self._exchange({"op": "import", "module": module}, (), self.limits.import_timeout_s,
                            f"importing {module}")
         except LearnerError as exc:
+            if isinstance(exc, WorkerDied):
+                text = str(exc)
+                exc = WorkerDied(text.replace(ENDED, IMPORT_DEATH, 1) if text.startswith(ENDED)
+                                 else f"{IMPORT_DEATH}: {text}")
             failure = ImportFailed(module, exc)
             self._import_failures[module] = failure
             raise failure from None
@@ -199,7 +204,11 @@ class Learner:
         start = time.perf_counter()
         reply, out = self._exchange(header, buffers, timeout or self.limits.call_timeout_s, what)
         seconds = time.perf_counter() - start
-        value = codec.Decoder(out).decode(reply["value"])
+        try:
+            value = codec.Decoder(out).decode(reply.get("value"))
+        except codec.CodecError as exc:   # learner code can write to the reply pipe too
+            self._discard()
+            raise WorkerDied(f"the worker sent back a malformed reply ({exc})") from None
         extra = {k: v for k, v in reply.items() if k not in ("ok", "value")}
         return CallResult(self._wrap(value, module), extra, seconds)
 
@@ -220,6 +229,7 @@ class Learner:
             cls = NotStarted if err.get("type") == "NotImplementedError" else LearnerRaised
             raised = cls(err.get("type", "Exception"), err.get("message", ""),
                          err.get("traceback", ""), reply.get("mro", []))
+            raised.message += limit_note(raised, self.limits, sandboxed=proc.sandboxed)
             if reply.get("stage") == "reply":
                 raise WorkerDied(f"the value returned could not be sent back ({raised})")
             raise raised
@@ -227,7 +237,9 @@ class Learner:
 
     def _handle_of(self, value: Any) -> codec.Handle:
         if isinstance(value, RemoteObject):
-            if value._generation != self.generation:
+            # No worker now means the one holding the object is gone (a handle exists only
+            # once a worker has answered), even before the next worker bumps the generation.
+            if value._generation != self.generation or self._proc is None:
                 raise WorkerDied("an object from a worker that has since restarted was passed in")
             return value._handle
         raise codec.CodecError(f"cannot send a {type(value).__name__} to the learner's code")
@@ -268,7 +280,8 @@ class FunctionProxy:
 
     def call(self, *args: Any, timeout: float | None = None, probe: Sequence[str] = (),
              **kwargs: Any) -> CallResult:
-        """Like calling the proxy, with a time limit and probes (``trace``, ``shares_memory``)."""
+        """Like calling the proxy, with a time limit and probes (``trace``, ``shares_memory``,
+        ``array_meta``, ``lines``: how often each line of the learner's files ran)."""
         return self._learner.call(self.module, [self.name], args, kwargs, timeout=timeout,
                                   probe=probe)
 
@@ -325,13 +338,15 @@ class _WorkerProcess:
 
     def __init__(self, learner: Learner) -> None:
         self.output_path = learner.scratch / f"output-{learner.generation}.txt"
+        self.limits = learner.limits
+        self.sandboxed = learner.sandbox and bubblewrap()[0] is not None
         self._output_read = 0
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         cmd, env = worker_command(
             python=sys.executable, runtime=learner.runtime, submission=learner.submission_dir,
             scratch=learner.scratch, requests_fd=req_r, replies_fd=rep_w,
-            threads=learner.threads, sandbox=learner.sandbox)
+            threads=learner.threads, sandbox=learner.sandbox, limits=learner.limits)
         with open(self.output_path, "wb") as out:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -349,9 +364,14 @@ class _WorkerProcess:
             self.kill()
             raise WorkerDied("the worker process did not start in time") from None
         except (EOFError, OSError, codec.CodecError):
-            reason = self.death_reason()
-            self.kill()
-            raise WorkerDied(reason) from None
+            try:
+                code = self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            said = self.take_output(400).strip().splitlines()
+            self.kill()   # before any learner code ran: the grader's or the machine's problem
+            raise WorkerDied(f"the worker process could not start (exit status {code})"
+                             + (f": {said[-1]}" if said else "")) from None
         self.pid = hello.get("pid")
 
     def exchange(self, header: dict, buffers: Sequence[bytes], timeout: float) -> tuple[dict, list[bytes]]:
@@ -401,16 +421,20 @@ class _WorkerProcess:
             code = self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the worker process stopped answering"
+        if self.sandboxed and 128 < code < 128 + 65:   # bwrap reports a signal as 128 + number
+            code = 128 - code
         if code < 0:
-            return describe_signal(-code)
-        return f"the worker process exited with status {code} (sys.exit or os._exit in your code?)"
+            return describe_signal(-code, self.limits)
+        return f"{ENDED}: it exited with status {code} (os._exit?)"
 
     def take_output(self, limit: int) -> str:
         try:
             with open(self.output_path, "rb") as f:
                 f.seek(self._output_read)
                 data = f.read(limit + 1)
-                self._output_read = f.tell()
+                # Past everything printed so far: the rest of a long output is cut here, not
+                # handed to the next check as if that check had printed it.
+                self._output_read = f.seek(0, os.SEEK_END)
         except OSError:
             return ""
         text = data[:limit].decode("utf-8", "replace")
@@ -432,11 +456,31 @@ class _WorkerProcess:
             pass
 
 
-def describe_signal(signum: int) -> str:
+ENDED = "your code ended the worker process"
+IMPORT_DEATH = ENDED + " during import"
+
+
+def limit_note(raised: LearnerRaised, limits: Limits, *, sandboxed: bool) -> str:
+    """Plain words for an exception that is really one of the worker's limits."""
+    if raised.is_a(MemoryError):
+        return f" (memory limit of {limits.memory_mb} MiB exceeded)"
+    if raised.is_a(OSError) and raised.message.startswith("[Errno 27]"):
+        return f" (your code printed more than {limits.output_kb} KiB: the output limit)"
+    if raised.is_a(OSError) and raised.message.startswith("[Errno 24]"):
+        return f" (limit of {limits.open_files} open files reached)"
+    if (sandboxed and raised.is_a(OSError) and raised.message.startswith("[Errno 11]")
+            and any(w in raised.traceback_text for w in ("fork", "Popen", "Process", "Thread"))):
+        return f" (limit of {limits.processes} processes and threads reached)"
+    return ""
+
+
+def describe_signal(signum: int, limits: Limits | None = None) -> str:
+    limits = limits or Limits()
     reasons = {
-        signal.SIGKILL: "it was killed (SIGKILL): most often the memory limit",
-        signal.SIGXFSZ: "it wrote more output than the output limit allows",
-        signal.SIGXCPU: "it used up its CPU-time limit",
+        signal.SIGKILL: ("it was killed (SIGKILL): by your code, by the machine running out of "
+                         "memory, or by the grader"),
+        signal.SIGXFSZ: f"your code printed more than {limits.output_kb} KiB (the output limit)",
+        signal.SIGXCPU: f"it used up its CPU-time limit of {limits.cpu_s} s",
         signal.SIGSEGV: "it crashed with a segmentation fault",
         signal.SIGABRT: "it aborted (SIGABRT)",
         signal.SIGTERM: "it was terminated (SIGTERM)",

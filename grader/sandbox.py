@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,24 +25,59 @@ class Limits:
     output_kb: int = 1024              # what it may print (RLIMIT_FSIZE on the capture file)
     cpu_s: int = 600                   # CPU time over the worker's whole life
     open_files: int = 256
+    processes: int = 256               # tasks (threads too) in the sandbox (RLIMIT_NPROC; bwrap only)
+    submission_timeout_s: float = 600.0  # one whole submission in a batch (enforced by batch.py)
 
     def describe(self) -> str:
         return (f"limits: {self.call_timeout_s:g} s per call, {self.memory_mb} MiB memory, "
-                f"{self.output_kb} KiB output, {self.cpu_s} s CPU per worker")
+                f"{self.output_kb} KiB output, {self.cpu_s} s CPU per worker, "
+                f"{self.open_files} open files, {self.processes} processes (sandboxed only), "
+                f"{self.submission_timeout_s:g} s per submission in a batch")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def worker_preexec(limits: Limits) -> Callable[[], None]:
+    parent = os.getpid()
+
     def apply() -> None:
         _cap(resource.RLIMIT_DATA, limits.memory_mb * MIB)
         _cap(resource.RLIMIT_FSIZE, limits.output_kb * 1024)
         _cap(resource.RLIMIT_CPU, limits.cpu_s)
         _cap(resource.RLIMIT_NOFILE, limits.open_files)
         _cap(resource.RLIMIT_CORE, 0)
+        die_with_parent(parent)
 
     return apply
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    # Loaded here, in the parent: importing or loading libraries between fork and exec can hang.
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """In a freshly forked child: have Linux SIGKILL it when ``parent`` (its creator) dies.
+
+    A worker lives in its own session, so killing the grading process that owns it (a batch
+    enforcing its per-submission limit, or ``kill -9`` of the batch) would otherwise leave a
+    hanging learner call running. Where prctl is missing (not Linux) this does nothing.
+    """
+    if _PRCTL is None:
+        return
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:      # the parent died before the request took effect
+        os._exit(1)
 
 
 def _cap(which: int, value: int) -> None:
@@ -68,13 +104,180 @@ def worker_env(*, scratch: Path, threads: int) -> dict[str, str]:
 
 
 def worker_command(*, python: str, runtime: Path, submission: Path, scratch: Path,
-                   requests_fd: int, replies_fd: int, threads: int,
-                   sandbox: bool) -> tuple[list[str], dict[str, str]]:
+                   requests_fd: int, replies_fd: int, threads: int, sandbox: bool,
+                   limits: Limits | None = None) -> tuple[list[str], dict[str, str]]:
+    """The worker's command line and environment; wrapped in bubblewrap where it works.
+
+    Inside bubblewrap the learner's code sees the system's read-only folders, the Python
+    installation, its own submission (read-only), the worker's runtime (read-only) and one
+    writable home folder; nothing of the kit (``solutions/``, ``grader/``, output folders).
+    """
     cmd = [python, "-I", "-B", str(runtime / "worker.py"), "--requests", str(requests_fd),
            "--replies", str(replies_fd), "--submission", str(submission)]
-    return cmd, worker_env(scratch=scratch, threads=threads)
+    bwrap = bubblewrap()[0] if sandbox else None
+    if bwrap is None:
+        return cmd, worker_env(scratch=scratch, threads=threads)
+    home = scratch / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = worker_env(scratch=home, threads=threads)
+    cmd += ["--max-processes", str((limits or Limits()).processes)]
+    if os.geteuid() == 0:   # the worker drops to SANDBOX_UID itself (see _bwrap_args)
+        os.chown(home, SANDBOX_UID, SANDBOX_UID)
+        for folder in (runtime, submission):
+            _let_others_read(folder)
+        cmd += ["--run-as", str(SANDBOX_UID)]
+    return [bwrap, *_bwrap_args(python, binds_ro=[runtime, submission], binds_rw=[home],
+                                chdir=submission), "--", *cmd], env
+
+
+def _let_others_read(folder: Path, limit: int = 1000) -> None:
+    """Add read (and, for folders, search) permission for others: the sandbox's uid is one."""
+    import stat
+
+    for n, path in enumerate([folder, *folder.rglob("*")]):
+        if n >= limit or path.is_symlink():
+            continue
+        mode = path.stat().st_mode
+        extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if mode & extra != extra:
+            path.chmod(stat.S_IMODE(mode) | extra)
+
+
+# -- bubblewrap ------------------------------------------------------------------------------
+SANDBOX_UID = 65534   # "nobody" inside the sandbox's own user namespace
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+              "/etc/alternatives")
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_dirs(python: str) -> list[str]:
+    """Folders the worker's Python needs: its installation, the venv and its site-packages.
+
+    A venv's ``bin/python`` is often a symlink into another installation (pyenv), so the
+    target of the interpreter is followed too.
+    """
+    import site
+    import sys
+
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(python))}
+    found.update(site.getsitepackages())
+    found.update(os.path.realpath(p) for p in list(found))
+    return sorted(p for p in found if p and os.path.isdir(p) and p != "/")
+
+
+def _bwrap_args(python: str, *, binds_ro: list[Path], binds_rw: list[Path],
+                chdir: Path) -> list[str]:
+    args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if os.geteuid() == 0:
+        # Run as root, a user namespace would map the sandbox's uid to root outside, and the
+        # kernel does not count root's processes against RLIMIT_NPROC. So no user namespace:
+        # the worker keeps only the right to change uid and drops to SANDBOX_UID (a real
+        # unprivileged uid) before it loads anything of the learner's.
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+    args += ["--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for d in _SYSTEM_DIRS:
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    for f in _ETC_FILES:
+        if os.path.exists(f):
+            args += ["--ro-bind", f, f]
+    extra = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if os.path.isdir(p)]
+    made: set[str] = {"/", "/tmp", "/usr", "/proc", "/dev"}
+
+    def bind(option: str, d: str) -> None:
+        # Parent folders bwrap would make are 0700 root: an unprivileged uid could not pass.
+        for parent in reversed(Path(d).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args.extend(["--perms", "0755", "--dir", str(parent)])
+        args.extend([option, d, d])
+
+    for d in python_dirs(python) + extra:
+        if not _kit_private(d):
+            bind("--ro-bind", d)
+        grader_copy = os.path.join(d, "grader")      # a non-editable install of the grader
+        if os.path.isdir(os.path.join(grader_copy, "suites")):
+            args += ["--tmpfs", grader_copy]
+    for dev in sorted(Path("/dev").glob("nvidia*")):  # CUDA, where a GPU is present
+        args += ["--dev-bind", str(dev), str(dev)]
+    if any(Path("/dev").glob("nvidia*")) and os.path.isdir("/sys"):
+        args += ["--ro-bind", "/sys", "/sys"]
+    for d in binds_ro:
+        bind("--ro-bind", str(d))
+    for d in binds_rw:
+        bind("--bind", str(d))
+    return args + ["--chdir", str(chdir)]
+
+
+def _kit_private(path: str) -> bool:
+    """The kit's root or its own folders: never mounted (a venv inside the kit is fine)."""
+    try:
+        parts = Path(path).resolve().relative_to(KIT_ROOT).parts
+    except ValueError:
+        return False
+    return not parts or parts[0] in ("solutions", "grader", "tests", "exercises", "notebooks")
+
+
+_PROBE: tuple[str | None, str] | None = None
+_PROBE_CODE = ("import os\nif os.getuid() == 0:\n    os.setgroups([]); os.setgid({uid}); "
+               "os.setuid({uid})\nprint(os.getuid())")
+
+
+def bubblewrap() -> tuple[str | None, str]:
+    """``(path of bwrap, description)`` where a sandboxed Python starts, else ``(None, why)``.
+
+    Probed once per process: bwrap may be installed but refused user namespaces (a
+    container, a hardened kernel), and that must show as "unsandboxed", not as a grader error.
+    """
+    global _PROBE
+    if _PROBE is None:
+        _PROBE = _probe()
+    return _PROBE
+
+
+def _probe() -> tuple[str | None, str]:
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None, "bwrap not installed"
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
+        here = Path(tmp)
+        cmd = [bwrap, *_bwrap_args(sys.executable, binds_ro=[], binds_rw=[here], chdir=here),
+               "--", sys.executable, "-I", "-S", "-c", _PROBE_CODE.format(uid=SANDBOX_UID)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"bwrap could not start a sandbox ({exc})"
+    if done.returncode != 0 or done.stdout.strip() != str(SANDBOX_UID):
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return None, f"bwrap is installed but could not start a sandbox ({why[:200]})"
+    return bwrap, "bubblewrap"
+
+
+UNSANDBOXED = ("sandbox: none — {why}; learner code ran as an ordinary subprocess with "
+               "resource limits")
+SANDBOXED = ("sandbox: bubblewrap (uid {uid}, own PID, network and IPC namespaces{userns}; "
+             "only the submission, a scratch folder and read-only system folders visible)")
 
 
 def sandbox_note(requested: bool) -> str:
     """One line for every report saying how learner code was isolated."""
-    return "sandbox: none (learner code ran as an ordinary subprocess with resource limits)"
+    if not requested:
+        return UNSANDBOXED.format(why="the sandbox was turned off (sandbox = false)")
+    bwrap, why = bubblewrap()
+    if bwrap is None:
+        return UNSANDBOXED.format(why=why)
+    return SANDBOXED.format(uid=SANDBOX_UID,
+                            userns="" if os.geteuid() == 0 else " and user namespace")

@@ -74,7 +74,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "seed": _int(0, 2**32 - 1), "device": _device, "timing": _bool, "threads": _int(1, 256),
     "jobs": _int(0, 1024), "sandbox": _bool,
     "call_timeout_s": _float_pos, "import_timeout_s": _float_pos, "memory_mb": _int(64, 1 << 20),
-    "output_kb": _int(1, 1 << 20), "cpu_s": _int(1, 1 << 20),
+    "output_kb": _int(1, 1 << 20), "cpu_s": _int(1, 1 << 20), "submission_timeout_s": _float_pos,
+    "processes": _int(16, 1 << 16),
 }
 LIMIT_NAMES = {f.name for f in fields(Limits)}
 

@@ -57,7 +57,7 @@ class Worker:
                 for hid in header.get("ids", []):
                     self.objects.pop(hid, None)
                 return {"ok": True, "value": None}, []
-            decoder = codec.Decoder(buffers, from_handle=self.lookup)
+            decoder = codec.Decoder(buffers, from_handle=self.lookup, restore_layout=True)
             if op == "import":
                 stage = "import"
                 importlib.import_module(header["module"])
@@ -97,6 +97,9 @@ class Worker:
 
     def call(self, fn, args: list, kwargs: dict, probe: list[str]) -> tuple[object, dict]:
         tracer = Tracer(args) if "trace" in probe else None
+        lines = LineCounter(self.submission_dir) if "lines" in probe else None
+        if lines is not None:
+            fn = lines.wrap(fn)
         if tracer is not None:
             args = tracer.wrap(args)
             with tracer:
@@ -110,6 +113,10 @@ class Worker:
             args = _unwrap_spies(args)
         if "shares_memory" in probe:
             extra["shares_memory"] = shares_memory(value, args)
+        if "array_meta" in probe:
+            extra["array_meta"] = array_meta(value)
+        if lines is not None:
+            extra["lines"] = lines.counts
         return value, extra
 
     def run_staged(self, fn, header: dict) -> object:
@@ -131,8 +138,10 @@ class Worker:
 
     def learner_traceback(self, exc: BaseException) -> str:
         """The traceback cut down to the learner's own files, with paths relative to them."""
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if os.path.realpath(f.filename).startswith(self.submission_dir + os.sep)]
+        # Only absolute paths: "<frozen importlib._bootstrap>" would resolve against the cwd,
+        # which is the submission folder.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.isabs(f.filename)
+                  and os.path.realpath(f.filename).startswith(self.submission_dir + os.sep)]
         for f in frames:
             f.filename = os.path.relpath(os.path.realpath(f.filename), self.submission_dir)
         lines = traceback.format_list(frames)
@@ -153,6 +162,66 @@ def shares_memory(value: object, args: list) -> list[bool | None]:
         else:
             out.append(None)
     return out
+
+
+def array_meta(value: object) -> dict | None:
+    """The layout of an ndarray result, which the contiguous copy sent back does not keep.
+
+    Read through ``np.ndarray``'s own descriptors, so a subclass cannot dress up its flags.
+    """
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(value, np.ndarray):
+        return None
+    flags = np.ndarray.flags.__get__(value)
+    return {"shape": [int(s) for s in np.ndarray.shape.__get__(value)],
+            "strides": [int(s) for s in np.ndarray.strides.__get__(value)],
+            "writeable": bool(flags.writeable), "owndata": bool(flags.owndata),
+            "c_contiguous": bool(flags.c_contiguous)}
+
+
+class LineCounter:
+    """Counts how often each line of the learner's own files runs during one call.
+
+    The grader's vectorization check calls a function on a small and a larger input and
+    compares: a line that runs more often on the larger one is inside a Python loop (or a
+    recursion) over the data. Only frames of files under the submission folder are traced,
+    so library code costs one cheap call per frame. Keys are ``"relative/path.py:line"``.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root + os.sep
+        self.counts: dict[str, int] = {}
+        self._files: dict[str, str | None] = {}
+
+    def _relative(self, filename: str) -> str | None:
+        if filename not in self._files:
+            real = os.path.realpath(filename)
+            self._files[filename] = (os.path.relpath(real, self.root)
+                                     if real.startswith(self.root) else None)
+        return self._files[filename]
+
+    def wrap(self, fn):
+        def traced(*args, **kwargs):
+            previous = sys.gettrace()
+            sys.settrace(self._on_call)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sys.settrace(previous)
+        return traced
+
+    def _on_call(self, frame, event, arg):
+        rel = self._relative(frame.f_code.co_filename)
+        if rel is None:
+            return None
+        counts = self.counts
+
+        def on_line(frame, event, arg):
+            if event == "line":
+                key = f"{rel}:{frame.f_lineno}"
+                counts[key] = counts.get(key, 0) + 1
+            return on_line
+        return on_line
 
 
 class Tracer:
@@ -240,17 +309,83 @@ def _unwrap_spies(value):
     return value
 
 
+OUTPUT_CUT = "\n[... output cut: over the output limit; later prints are dropped]\n"
+
+
+class CappedOutput:
+    """``sys.stdout`` and ``sys.stderr`` of the worker: writes to the capture file until the
+    output limit (its RLIMIT_FSIZE) is near, then drops the rest with one notice, so printing
+    a lot costs the learner their later output, not the worker (a write past RLIMIT_FSIZE fails
+    with EFBIG, and Python's own flush of that error would end the process)."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, fd: int) -> None:
+        import resource
+
+        self.fd = fd
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        self.room = None if soft == resource.RLIM_INFINITY else max(0, soft - len(OUTPUT_CUT) - 64)
+        self.cut = False
+
+    def write(self, text: str) -> int:
+        if self.cut:
+            return len(text)
+        data = str(text).encode("utf-8", "replace")
+        if self.room is not None and len(data) > self.room:
+            data, self.cut = data[:self.room] + OUTPUT_CUT.encode(), True
+        if self.room is not None:
+            self.room = max(0, self.room - len(data))
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError:
+            self.cut = True
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, required=True)
     parser.add_argument("--replies", type=int, required=True)
     parser.add_argument("--submission", required=True)
+    parser.add_argument("--max-processes", type=int, default=0)
+    parser.add_argument("--run-as", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.max_processes:   # inside bubblewrap's user namespace, where the kernel counts per sandbox
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NPROC, (args.max_processes, args.max_processes))
+    if args.run_as:   # started as root inside bubblewrap: become an unprivileged uid, for good
+        os.setgroups([])
+        os.setgid(args.run_as)
+        os.setuid(args.run_as)
     requests = os.fdopen(args.requests, "rb")
     replies = os.fdopen(args.replies, "wb")
     sys.path.insert(0, args.submission)
     os.chdir(args.submission)
     sys.argv = ["learner"]
+    sys.stdout = sys.stderr = CappedOutput(1)   # fd 2 is the same capture file
     worker = Worker(args.submission)
     codec.write_frame(replies, {"ok": True, "value": "ready", "pid": os.getpid(),
                                 "started": time.time()})
@@ -260,8 +395,11 @@ def main(argv: list[str] | None = None) -> None:
         except EOFError:
             break
         reply, out_buffers = worker.handle(header, buffers)
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):   # learner code may have replaced them
+            try:
+                stream.flush()
+            except Exception:
+                pass
         try:
             codec.write_frame(replies, reply, out_buffers)
         except codec.CodecError as exc:  # pragma: no cover - encode happens before write
