@@ -14,7 +14,7 @@ import numpy as np
 IMAGE_SIDE = 28
 COLUMNS = 8
 WRONG_COLOUR, RIGHT_COLOUR = "tab:red", "black"
-DEFAULT_TITLE = "{shown} held-out digits, {wrong} wrong (red: predicted (true))"
+DEFAULT_TITLE = "{shown} held-out digits, {wrong} wrong (in red, as predicted (true))"
 
 
 def save_prediction_grid(images: Any, labels: Any, predictions: Any, path: str | Path, *,
