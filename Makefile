@@ -5,14 +5,20 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EX     ?=
 ARGS   ?=
+OUT    ?= out
+JOBS   ?=
 
-.PHONY: grade test bench batch notebooks gradescope clean help
+.PHONY: grade test bench batch notebooks watch gradescope predictions clean help
 
 help:
 	@echo "make grade [EX=ex03_matmul]   grade your exercises/ (all, or one exercise)"
 	@echo "make test                     run the kit's own tests"
-	@echo "make batch SUBMISSIONS=DIR    grade a class (instructors)"
+	@echo "make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]   grade a class (instructors)"
+	@echo "make gradescope               build autograder.zip for Gradescope"
 	@echo "make bench                    benchmarks (timing stability, grading speed)"
+	@echo "make notebooks                build notebooks/<exercise>.ipynb from the stubs"
+	@echo "make watch [EX=ex03_matmul]   re-grade on every save (Ctrl-C stops)"
+	@echo "make predictions [SUBMISSION=PATH]   train your ex04 model, draw build/ex04_predictions.png"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +30,36 @@ grade: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+notebooks: $(STAMP)
+	$(PY) -m grader.notebooks
+
+watch: $(STAMP)
+	$(PY) -m grader watch $(EX) $(ARGS)
+
+# ex04: the learner's SimpleMnist after one epoch of their fit, on 32 held-out digits.
+predictions: $(STAMP)
+	$(PY) -m grader show-predictions $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(ARGS)
+
+batch: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]"; exit 2; }
+	$(PY) -m grader batch "$(SUBMISSIONS)" $(EX) $(ARGS) --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
+
+gradescope: $(STAMP)
+	$(PY) -m grader gradescope --build-zip autograder.zip
+
+# Benchmarks. First grading speed (grader/bench_grading.py: `grader grade` whole kit and per
+# exercise, worker starts, batch throughput, otter comparison when /tmp/otter-venv exists;
+# BENCH_ARGS=--quick for a short run) -> table + bench-results/grading.json. Then timing
+# stability: every speed target, solutions vs bench/anti/ loops, TIMING_REPS times each with
+# BUSY CPU-burning processes beside it -> table + bench-results/timing.json.
+TIMING_REPS ?= 5
+RUNS ?= $(TIMING_REPS)
+BUSY ?= 2
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m grader.bench_grading --json bench-results/grading.json $(BENCH_ARGS)
+	$(PY) -m grader.bench_timing --runs $(RUNS) --busy $(BUSY) --json bench-results/timing.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

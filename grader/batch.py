@@ -34,7 +34,7 @@ from . import exercises as registry
 from . import gradebook, report
 from .progress import Progress
 from .results import CheckStatus, Exercise, Submission
-from .sandbox import Limits
+from .sandbox import Limits, probe_env
 from .session import grade_submission, suites_digest
 from .settings import Settings
 from .submission import load_submission, submission_name
@@ -141,7 +141,7 @@ class _Job:
     sha: str
     fail_reason: str | None = None     # set: record this error instead of grading
     elapsed: float = 0.0               # for a fail job: how long the grading ran
-    proc: subprocess.Popen | None = None
+    proc: "subprocess.Popen | _ForkedChild | None" = None
     started: float = 0.0
     log: Path | None = None
 
@@ -171,6 +171,8 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
         if force or not is_finished(done, sha=sha, suites_sha=suites_sha, settings=settings):
             todo.append(_Job(entry, sha))
     resumed = len(entries) - len(todo)
+    if todo:
+        preload_for_children(selected)
     progress = Progress(len(entries), stream, resumed=resumed)
     logs = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     running: list[_Job] = []
@@ -238,6 +240,8 @@ def _child_env(settings: Settings) -> dict[str, str]:
     kit = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (kit, env.get("PYTHONPATH", "")) if p)
     env.setdefault(LOCK_ENV, str(Path(tempfile.gettempdir()) / f"grader-timing-{os.getuid()}.lock"))
+    if settings.sandbox:     # probed once here, not once per child
+        env.update(probe_env())
     n = str(settings.threads)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = n
@@ -254,11 +258,98 @@ def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Pa
     job.log = logs / f"{number}.log"
     work = logs / f"cwd-{number}"        # the child's scratch working directory
     work.mkdir()
-    with open(job.log, "wb") as log:
-        job.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=work, env=_child_env(settings), start_new_session=True,
-                                    preexec_fn=_die_with_batch(os.getpid()))
+    if _fork_children():
+        job.proc = _ForkedChild(cmd[3:], log=job.log, cwd=work, env=_child_env(settings))
+    else:
+        with open(job.log, "wb") as log:
+            job.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, cwd=work, env=_child_env(settings),
+                                        start_new_session=True,
+                                        preexec_fn=_die_with_batch(os.getpid()))
     job.started = time.monotonic()
+
+
+# -- children forked from the batch process -------------------------------------------------------
+FORK_ENV = "GRADER_BATCH_FORK"
+
+
+def _fork_children() -> bool:
+    """Children are forked from this process (which has the grader, pytest, NumPy and, when
+    needed, PyTorch loaded: ``preload_for_children``) instead of started as new interpreters,
+    which saves each submission an interpreter start and those imports. ``GRADER_BATCH_FORK=0``
+    starts them as ``python -m grader.batch`` processes instead."""
+    return hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0"
+
+
+def preload_for_children(selected: Sequence[registry.ExerciseInfo]) -> None:
+    """Import in the batch process what every forked child would import again."""
+    if _fork_children() and any(e.uses_torch for e in selected):
+        import torch  # noqa: F401
+
+
+class _ForkedChild:
+    """A grading child made with ``os.fork``; what ``run_batch`` needs of a ``Popen``.
+
+    The child gets what a started one would: its own session (so ``killpg`` ends it and its
+    workers), death with the batch process, its log as stdout and stderr, its own working
+    directory and environment. It runs ``child_main`` and leaves with ``os._exit``.
+    """
+
+    def __init__(self, argv: list[str], *, log: Path, cwd: Path, env: dict[str, str]) -> None:
+        parent = os.getpid()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        self.returncode: int | None = None
+        self.pid = os.fork()
+        if self.pid == 0:     # the child
+            code = 1
+            try:
+                os.setsid()
+                from .sandbox import die_with_parent
+
+                die_with_parent(parent)
+                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.close(fd)
+                os.close(null)
+                os.chdir(cwd)
+                os.environ.clear()
+                os.environ.update(env)
+                code = child_main(argv)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 1
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"grading child {self.pid}", timeout)
+            time.sleep(0.01)
+        return self.returncode
 
 
 def _die_with_batch(parent: int):
@@ -309,7 +400,7 @@ def _tail(log: Path | None, lines: int = 1) -> str:
     return " ".join(text.splitlines()[-lines:])[-300:]
 
 
-def _kill(proc: subprocess.Popen | None) -> None:
+def _kill(proc: "subprocess.Popen | _ForkedChild | None") -> None:
     if proc is None or proc.poll() is not None:
         return
     try:

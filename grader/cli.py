@@ -9,7 +9,7 @@ from typing import Sequence
 
 from . import __version__, commands
 from .exercises import UnknownExercise
-from .settings import SettingsError, resolve
+from .settings import PARSERS, SettingsError, resolve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +23,50 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", dest="json_path", type=Path, metavar="FILE", help="write the result document")
     _common(g)
     g.add_argument("-v", "--verbose", action="store_true", help="list passed checks too")
+
+    b = sub.add_parser("batch", help="grade a class: every folder, .zip or .ipynb under SUBMISSIONS")
+    b.add_argument("submissions", type=Path, metavar="SUBMISSIONS")
+    b.add_argument("exercises", nargs="*", metavar="EXERCISE", help="grade only these (default: all)")
+    b.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="writes DIR/gradebook.csv, DIR/results/, DIR/feedback/, DIR/summary.html")
+    b.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel submissions (default: cores)")
+    b.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    b.add_argument("--shard", metavar="K/N", help="grade only shard K of N (combine with `grader merge`)")
+    b.add_argument("--call-timeout", dest="call_timeout_s", type=float, default=None, metavar="S",
+                   help="seconds per call into learner code")
+    b.add_argument("--submission-timeout", dest="submission_timeout_s", type=float, default=None,
+                   metavar="S", help="seconds per whole submission")
+    _common(b)
+
+    m = sub.add_parser("merge", help="combine the outputs of batch shards into one gradebook")
+    m.add_argument("dirs", nargs="+", type=Path, metavar="OUT_DIR")
+    m.add_argument("--out", type=Path, required=True, metavar="DIR")
+
+    w = sub.add_parser("watch", help="re-grade an exercise every time you save it (Ctrl-C stops)")
+    w.add_argument("exercise", nargs="?", metavar="EXERCISE",
+                   help="watch only this one (default: whichever file you save)")
+    _common(w)
+
+    h = sub.add_parser("hint", help="the next hint for the first check you have not passed yet")
+    h.add_argument("exercise", metavar="EXERCISE")
+    h.add_argument("--submission", type=Path, help="a folder, .zip or .ipynb (default: exercises/)")
+    _common(h)
+
+    pr = sub.add_parser("show-predictions", help="train your ex04 SimpleMnist (1 epoch) and draw "
+                        "its predictions on held-out digits into a PNG")
+    pr.add_argument("--submission", type=Path, help="a folder, .zip or .ipynb (default: exercises/)")
+    pr.add_argument("--out", type=Path, metavar="FILE", help="default: build/ex04_predictions.png")
+    pr.add_argument("--n", type=int, default=32, metavar="N", help="digits to draw (default 32)")
+    _common(pr)
+
+    s = sub.add_parser("gradescope", help="grade a Gradescope upload into results.json")
+    s.add_argument("exercises", nargs="*", metavar="EXERCISE")
+    s.add_argument("--submission", type=Path, default=None, help="default: /autograder/submission")
+    s.add_argument("--results", type=Path, default=None, help="default: /autograder/results/results.json")
+    s.add_argument("--visibility", choices=("visible", "hidden", "after_due_date", "after_published"),
+                   default="visible")
+    s.add_argument("--build-zip", type=Path, metavar="ZIP", help="instead: build autograder.zip")
+    _common(s)
     return p
 
 
@@ -37,12 +81,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = resolve({"device": args.device, "timing": args.timing, "seed": args.seed})
+        settings = resolve({k: v for k, v in vars(args).items() if k in PARSERS})
         if args.command == "grade":
             if settings.device == "cuda":
                 _require_cuda()
             return commands.grade(exercises=args.exercises, submission=args.submission,
                                   json_path=args.json_path, settings=settings, verbose=args.verbose)
+        if args.command == "batch":
+            return commands.batch(submissions=args.submissions, out=args.out, exercises=args.exercises,
+                                  settings=settings, force=args.force, shard=args.shard)
+        if args.command == "watch":
+            from .watch import watch
+
+            return watch(exercise=args.exercise, settings=settings)
+        if args.command == "hint":
+            from .hints import hint
+
+            return hint(exercise=args.exercise, submission=args.submission, settings=settings)
+        if args.command == "show-predictions":
+            from .predictions import PredictionsError, show_predictions
+
+            try:
+                shown = show_predictions(submission=args.submission, out=args.out, n=args.n,
+                                         settings=settings)
+            except PredictionsError as exc:
+                print(f"grader: no predictions: {exc}", file=sys.stderr)
+                return 1
+            print(shown.summary())
+            return 0
+        if args.command == "merge":
+            return commands.merge(dirs=args.dirs, out=args.out)
+        if args.command == "gradescope":
+            return commands.gradescope(submission=args.submission, results=args.results,
+                                       exercises=args.exercises, settings=settings,
+                                       visibility=args.visibility, build_zip=args.build_zip)
     except (SettingsError, UnknownExercise, commands.UsageError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2

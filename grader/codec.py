@@ -44,6 +44,48 @@ class Handle:
         return hash(("handle", self.id))
 
 
+class View:
+    """An array that crosses as a view of a contiguous base: ``base[index]``, then ``.transpose(axes)``.
+
+    Arrays normally cross as contiguous copies; a suite sends a ``View`` to give the learner's
+    code a non-contiguous array (a strided slice, a transpose) that is still a view of memory on
+    the other side, e.g. to ask whether a result shares it. ``index`` holds slices and ints.
+    """
+
+    __slots__ = ("base", "index", "axes")
+
+    def __init__(self, base: Any, index: tuple = (), axes: tuple[int, ...] | None = None) -> None:
+        import numpy as np
+
+        self.base = np.ascontiguousarray(base)
+        self.index = tuple(index) if isinstance(index, tuple) else (index,)
+        self.axes = None if axes is None else tuple(int(a) for a in axes)
+        self.array  # an index that does not fit the base fails here, not in the worker
+
+    @property
+    def array(self) -> Any:
+        """The view itself, on this side (what an oracle should be given)."""
+        view = self.base[self.index]
+        return view if self.axes is None else view.transpose(self.axes)
+
+    def __repr__(self) -> str:
+        return f"View(shape={self.array.shape}, index={self.index!r}, axes={self.axes!r})"
+
+
+def _encode_index(item: Any) -> Any:
+    if isinstance(item, slice):
+        return [None if v is None else int(v) for v in (item.start, item.stop, item.step)]
+    return int(item)
+
+
+def _decode_index(item: Any) -> Any:
+    if isinstance(item, list) and len(item) == 3 and all(v is None or type(v) is int for v in item):
+        return slice(*item)
+    if type(item) is int:
+        return item
+    raise CodecError(f"malformed view index {item!r}")
+
+
 def _is_numpy(value: Any) -> bool:
     np = sys.modules.get("numpy")
     return np is not None and isinstance(value, (np.ndarray, np.generic))
@@ -86,6 +128,10 @@ class Encoder:
                                            for k, v in value.items()]}
         if isinstance(value, Handle):
             return {"$": "handle", "id": value.id}
+        if isinstance(value, View):
+            return {"$": "view", "base": self._numpy(value.base),
+                    "index": [_encode_index(i) for i in value.index],
+                    "axes": None if value.axes is None else list(value.axes)}
         if _is_numpy(value):
             return self._numpy(value)
         if _is_tensor(value):
@@ -140,29 +186,44 @@ class Decoder:
     """The inverse of :class:`Encoder`. ``from_handle`` maps handle ids to live objects (worker side)."""
 
     def __init__(self, buffers: list[bytes], from_handle: Callable[[int], Any] | None = None,
-                 tensor_device: Callable[[str], str] | None = None) -> None:
+                 tensor_device: Callable[[str], str] | None = None,
+                 restore_layout: bool = False) -> None:
         self.buffers = buffers
         self.from_handle = from_handle
         self.tensor_device = tensor_device or (lambda device: device)
+        # The worker asks for this: a strided, transposed or read-only input reaches the
+        # learner's code as such, not as the contiguous copy that travelled.
+        self.restore_layout = restore_layout
 
     def decode(self, tree: Any) -> Any:
+        """The value of ``tree``; ``CodecError`` for anything malformed, whoever sent it."""
+        try:
+            return self._decode(tree)
+        except CodecError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise CodecError(f"malformed value: {type(exc).__name__}: {exc}") from None
+
+    def _decode(self, tree: Any) -> Any:
         if isinstance(tree, list):
-            return [self.decode(v) for v in tree]
+            return [self._decode(v) for v in tree]
         if not isinstance(tree, dict):
             return tree
         tag = tree.get("$")
         if tag == "tuple":
-            return tuple(self.decode(v) for v in tree["items"])
+            return tuple(self._decode(v) for v in tree["items"])
         if tag == "dict":
-            return {_hashable(self.decode(k)): self.decode(v) for k, v in tree["items"]}
+            return {_hashable(self._decode(k)): self._decode(v) for k, v in tree["items"]}
         if tag == "float":
             return float(tree["v"])
         if tag == "bigint":
             return int(tree["v"])
         if tag == "complex":
-            return complex(self.decode(tree["re"]), self.decode(tree["im"]))
+            return complex(self._decode(tree["re"]), self._decode(tree["im"]))
         if tag == "ndarray":
             return self._numpy(tree)
+        if tag == "view":
+            return self._view(tree)
         if tag == "tensor":
             return self._tensor(tree)
         if tag == "handle":
@@ -180,7 +241,19 @@ class Decoder:
         if dtype.hasobject:
             raise CodecError("object arrays are not data")
         arr = np.frombuffer(self.buffers[tree["buf"]], dtype=dtype).reshape(tree["shape"]).copy()
-        return arr[()] if tree.get("scalar") else arr
+        if tree.get("scalar"):
+            return arr[()]
+        return _with_layout(np, arr, tree.get("meta") or {}) if self.restore_layout else arr
+
+    def _view(self, tree: dict) -> Any:
+        base = self._numpy(tree["base"])
+        index = tuple(_decode_index(i) for i in tree.get("index", []))
+        axes = tree.get("axes")
+        try:
+            view = base[index]
+            return view if axes is None else view.transpose([int(a) for a in axes])
+        except (IndexError, ValueError, TypeError) as exc:
+            raise CodecError(f"malformed view: {exc}") from None
 
     def _tensor(self, tree: dict) -> Any:
         import numpy as np
@@ -207,6 +280,24 @@ class RemoteException(Exception):
     def __init__(self, type_name: str, message: str, traceback_text: str = "") -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name, self.message, self.traceback_text = type_name, message, traceback_text
+
+
+def _with_layout(np: Any, arr: Any, meta: dict) -> Any:
+    """``arr`` laid out in memory with the sender's strides (zero and negative ones too) and
+    its read-only flag; unchanged when the layout is unusual or would cost far more memory."""
+    strides = meta.get("strides")
+    if strides is not None and not meta.get("c_contiguous", True) and arr.size > 0 \
+            and len(strides) == arr.ndim and all(s % arr.itemsize == 0 for s in strides):
+        low = sum(s * (n - 1) for s, n in zip(strides, arr.shape) if s < 0) // arr.itemsize
+        high = sum(s * (n - 1) for s, n in zip(strides, arr.shape) if s > 0) // arr.itemsize
+        if high - low + 1 <= 4 * arr.size + 4096:
+            base = np.empty(high - low + 1, dtype=arr.dtype)
+            view = np.lib.stride_tricks.as_strided(base[-low:], arr.shape, strides)
+            view[...] = arr   # in a broadcast view (zero strides) aliases get the same value
+            arr = view
+    if meta.get("writeable") is False:
+        arr.flags.writeable = False
+    return arr
 
 
 def _hashable(value: Any) -> Any:

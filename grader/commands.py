@@ -52,3 +52,68 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
         write_json(json_path, result.to_dict())
         print(f"  JSON result written to {json_path}", file=sys.stdout)
     return 0 if result.all_passed else 1
+
+
+def batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
+          force: bool = False, shard: str | None = None, jobs: int | None = None) -> int:
+    """Grade a class into ``out``; exit 0 whenever the batch ran, whatever the students scored."""
+    from .batch import BatchError, run_batch
+
+    try:
+        outcome = run_batch(submissions=Path(submissions), out=Path(out), settings=settings,
+                            exercises=exercises, jobs=jobs or settings.jobs, force=force,
+                            shard_spec=shard)
+    except BatchError as exc:
+        raise UsageError(str(exc)) from None
+    print(_batch_line(outcome.results, out)
+          + f" ({outcome.graded} graded now, {outcome.resumed} from an earlier run, "
+            f"{outcome.seconds:.1f} s)")
+    print(f"  {settings.limits.describe()}")
+    return 0
+
+
+def _batch_line(results: list, out: Path) -> str:
+    from .gradebook import row_status
+
+    counts: dict[str, int] = {}
+    for r in results:
+        status = row_status(r)[0]
+        counts[status] = counts.get(status, 0) + 1
+    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return (f"{len(results)} submissions ({parts or 'none'}): {Path(out) / 'gradebook.csv'}, "
+            f"{Path(out) / 'summary.html'}")
+
+
+def merge(*, dirs: Sequence[Path], out: Path) -> int:
+    """Combine batch outputs (shards) into one gradebook, summary, results/ and feedback/."""
+    from .batch import merge_outputs
+
+    missing = [str(d) for d in dirs if not (Path(d) / "results").is_dir()]
+    if missing:
+        raise UsageError(f"not a batch output folder (no results/): {', '.join(missing)}")
+    results, clashes = merge_outputs([Path(d) for d in dirs], Path(out))
+    for name in clashes:
+        print(f"grader: warning: {name} is in more than one folder; the last one given wins",
+              file=sys.stderr)
+    print(_batch_line(results, out))
+    return 0
+
+
+def gradescope(*, submission: Path | None, results: Path | None, settings: Settings,
+               exercises: Sequence[str] = (), visibility: str = "visible",
+               build_zip: Path | None = None) -> int:
+    """Grade a Gradescope upload into results.json (or, with ``build_zip``, build the zip)."""
+    from . import gradescope as gs
+
+    if build_zip is not None:
+        print(f"autograder zip written to {gs.build_zip(build_zip)}")
+        return 0
+    default_submission, default_results = gs.default_paths()
+    submission, results = submission or default_submission, results or default_results
+    if not Path(submission).exists():
+        raise UsageError(f"{submission} does not exist")
+    doc = gs.run(submission=Path(submission), results_path=Path(results), settings=settings,
+                 exercises=exercises, visibility=visibility)
+    print(doc["output"])
+    print(f"  Gradescope results written to {results}")
+    return 0

@@ -52,9 +52,15 @@ class MnistSplit:
 
 
 def data_dir() -> Path:
-    """The folder holding the embedded data: ``$GRADER_DATA_DIR``, else the kit's ``data/``."""
+    """The folder holding the embedded data: ``$GRADER_DATA_DIR``, else the kit's ``data/``
+    (a checkout or an editable install), else ``<prefix>/share/linalg-kit/data`` (where a
+    wheel installs it, see pyproject.toml)."""
     override = os.environ.get(DATA_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "data"
+    if override:
+        return Path(override)
+    kit = Path(__file__).resolve().parents[1] / "data"
+    installed = Path(sys.prefix) / "share" / "linalg-kit" / "data"
+    return installed if not (kit / EMBEDDED_FILE).is_file() and installed.is_dir() else kit
 
 
 def load_mnist(*, source: str = "embedded", root: str | None = None, download: bool = False) -> MnistSplit:

@@ -108,6 +108,9 @@ def _dtype(value: Any) -> str:
 
 
 def compare_values(got: np.ndarray, expected: np.ndarray, *, rtol: float, atol: float) -> str | None:
+    # Strings such as "1" would pass a float conversion; numbers are wanted, whatever check_dtype says.
+    if expected.dtype.kind in "biufc" and got.dtype.kind not in "biufc":
+        return f"expected numbers, got an array of {got.dtype} values"
     if got.dtype.kind in "biu" and expected.dtype.kind in "biu":
         close = got == expected
     else:
@@ -121,9 +124,10 @@ def compare_values(got: np.ndarray, expected: np.ndarray, *, rtol: float, atol: 
     bad = np.argwhere(~close)
     first = tuple(int(i) for i in bad[0])
     with np.errstate(invalid="ignore"):
-        err = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    finite = err[np.isfinite(err)]
-    worst = f"{finite.max():.3g}" if finite.size else "inf"
+        err = np.abs(got.astype(np.float64) - expected.astype(np.float64))[~close]
+    # Over the mismatches only: an inf or nan where a number belongs is the largest error.
+    worst = (f"{err.max():.3g}" if np.isfinite(err).all() else
+             "inf" if np.isinf(err).any() else "nan")
     where = f"[{', '.join(map(str, first))}]" if first else "the single value"
     return (f"values differ at {len(bad)} of {expected.size} positions; first at {where}: "
             f"expected {expected[first].item()!r}, got {got[first].item()!r}; max abs error {worst}")

@@ -74,6 +74,19 @@ def expect_equal(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] |
              inputs=inputs, hint=hint)
 
 
+def result_of(fn: Callable[..., Any], *args: Any, call: str, inputs: dict[str, Any] | None = None,
+              hint: str | None = None, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``; when the learner's code raises, the check fails naming ``call``
+    and its inputs (the plugin alone could only say which function raised)."""
+    try:
+        return fn(*args, **kwargs)
+    except NotStarted:
+        raise
+    except LearnerRaised as exc:
+        where = f"\n  at {exc.where}" if exc.where else ""
+        fail(call, f"raised {exc.type_name}: {exc.message}{where}", inputs=inputs, hint=hint)
+
+
 def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, call: str,
                   inputs: dict[str, Any] | None = None, mentions: Iterable[str] = (),
                   hint: str | None = None, **kwargs: Any) -> LearnerRaised:

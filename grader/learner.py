@@ -103,6 +103,8 @@ class Learner:
         self.generation = 0
         self.restarts = 0
         self._proc: _WorkerProcess | None = None
+        self._spare: _WorkerProcess | None = None   # started after a failure, see _worker
+        self._preload: tuple[str, ...] = ()
         self._imported: set[str] = set()
         self._import_failures: dict[str, ImportFailed] = {}
         self._released: list[int] = []
@@ -116,6 +118,9 @@ class Learner:
 
     def close(self) -> None:
         self._discard()
+        if self._spare is not None:
+            self._spare.kill()
+            self._spare = None
         if self._own_scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -125,13 +130,39 @@ class Learner:
             self._proc = None
             self._imported.clear()
 
-    def _worker(self) -> "_WorkerProcess":
+    def _worker(self, preload: Sequence[str] = ()) -> "_WorkerProcess":
+        """The running worker, or a new one: the spare if one is alive, else a fresh start.
+
+        After the first failure (a worker thrown away), a spare worker is kept starting in the
+        background, each one a fresh sandbox of its own with the preloaded libraries: a
+        submission that loops or crashes in one check usually does in the next ones too, and
+        then each restart costs a hand-over instead of a process start and a PyTorch import.
+        """
         if self._proc is None:
             self.generation += 1
             self.restarts += 1
             self._released.clear()
-            self._proc = _WorkerProcess(self)
+            spare, self._spare = self._spare, None
+            if spare is not None and spare.alive():
+                self._proc = spare
+            else:
+                if spare is not None:
+                    spare.kill()
+                self._proc = _WorkerProcess(self, preload)
+            if self.restarts > 1:
+                self._spare = _WorkerProcess(self, self._preload, tag=f"spare-{self.restarts}")
         return self._proc
+
+    def start(self, preload: Sequence[str] = ()) -> None:
+        """Start the worker now, without waiting for it, so that it gets ready (and imports the
+        libraries in ``preload``, e.g. ``numpy``, ``torch``) while the grader does other work.
+
+        Only this first worker preloads: one that replaces it after a failure imports what the
+        learner's module imports, as always. A worker already running is left as it is.
+        """
+        if self._proc is None:
+            self._preload = tuple(preload)
+            self._worker(preload)
 
     # -- requests ----------------------------------------------------------------------------
     def module(self, name: str) -> "ModuleProxy":
@@ -169,8 +200,9 @@ class Learner:
         return self._request(header, enc.buffers, module, handle, timeout, ".".join(path))
 
     def getattr(self, handle: "RemoteObject", name: str) -> Any:
-        return self._request({"op": "getattr", "path": [name]}, [], handle._module, handle,
-                             None, name).value
+        """``handle.name``; a dotted name (``"l1_w.grad"``) reads down the chain in the worker."""
+        return self._request({"op": "getattr", "path": name.split(".")}, [], handle._module,
+                             handle, None, name).value
 
     def stage(self, module: str, key: str, inputs: Sequence[Sequence[Any]]) -> None:
         """Keep argument lists in the worker under ``key`` for ``run_staged`` (timing)."""
@@ -215,6 +247,11 @@ class Learner:
     def _exchange(self, header: dict, buffers: Sequence[bytes], timeout: float,
                   what: str) -> tuple[dict, list[bytes]]:
         proc = self._worker()
+        try:
+            proc.wait_ready()
+        except WorkerDied:
+            self._discard()
+            raise
         try:
             reply, out = proc.exchange(header, buffers, timeout)
         except WorkerTimeout:
@@ -281,7 +318,8 @@ class FunctionProxy:
     def call(self, *args: Any, timeout: float | None = None, probe: Sequence[str] = (),
              **kwargs: Any) -> CallResult:
         """Like calling the proxy, with a time limit and probes (``trace``, ``shares_memory``,
-        ``array_meta``, ``lines``: how often each line of the learner's files ran)."""
+        ``array_meta``, ``lines``: how often each line of the learner's files ran;
+        ``materialize``: an iterator result is read into a list in the worker)."""
         return self._learner.call(self.module, [self.name], args, kwargs, timeout=timeout,
                                   probe=probe)
 
@@ -317,6 +355,12 @@ class RemoteObject:
         return self._learner.call(self._module, [name], args, kwargs, timeout=timeout,
                                   handle=self).value
 
+    def method_list(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> list:
+        """``list(obj.name(*args))``, read in the worker: for methods that return an iterator,
+        e.g. ``model.method_list("named_parameters")`` -> ``[(name, tensor), ...]``."""
+        return self._learner.call(self._module, [name], args, kwargs, timeout=timeout,
+                                  handle=self, probe=["materialize"]).value
+
     def __repr__(self) -> str:
         return f"<learner's {self._handle.type_name} object: {self._handle.text}>"
 
@@ -336,8 +380,8 @@ def _mkdtemp() -> str:
 class _WorkerProcess:
     """One worker subprocess and the two pipes to it; every wait has a deadline."""
 
-    def __init__(self, learner: Learner) -> None:
-        self.output_path = learner.scratch / f"output-{learner.generation}.txt"
+    def __init__(self, learner: Learner, preload: Sequence[str] = (), tag: str | None = None) -> None:
+        self.output_path = learner.scratch / f"output-{tag or learner.generation}.txt"
         self.limits = learner.limits
         self.sandboxed = learner.sandbox and bubblewrap()[0] is not None
         self._output_read = 0
@@ -347,6 +391,8 @@ class _WorkerProcess:
             python=sys.executable, runtime=learner.runtime, submission=learner.submission_dir,
             scratch=learner.scratch, requests_fd=req_r, replies_fd=rep_w,
             threads=learner.threads, sandbox=learner.sandbox, limits=learner.limits)
+        if preload:
+            cmd += ["--preload", ",".join(preload)]
         with open(self.output_path, "wb") as out:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -358,8 +404,22 @@ class _WorkerProcess:
         os.set_blocking(self.to_worker, False)
         os.set_blocking(self.from_worker, False)
         self._inbox = bytearray()
+        # The "ready" frame is awaited on first use (``wait_ready``), so a worker started
+        # ahead of time gets ready while the grader goes on.
+        self._start_deadline = time.monotonic() + learner.limits.start_timeout_s
+        self.pid: int | None = None
+        self.ready = False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's "ready" frame (once); ``WorkerDied`` if it does not come."""
+        if self.ready:
+            return
         try:
-            hello, _ = self._receive(time.monotonic() + learner.limits.start_timeout_s)
+            # A hello already waiting in the pipe is read even past the deadline.
+            hello, _ = self._receive(max(self._start_deadline, time.monotonic() + 0.05))
         except WorkerTimeout:
             self.kill()
             raise WorkerDied("the worker process did not start in time") from None
@@ -373,6 +433,7 @@ class _WorkerProcess:
             raise WorkerDied(f"the worker process could not start (exit status {code})"
                              + (f": {said[-1]}" if said else "")) from None
         self.pid = hello.get("pid")
+        self.ready = True
 
     def exchange(self, header: dict, buffers: Sequence[bytes], timeout: float) -> tuple[dict, list[bytes]]:
         deadline = time.monotonic() + timeout

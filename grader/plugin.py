@@ -8,7 +8,8 @@ Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
 - ``source``: the text of that module (for static constraint scans);
 - ``rng``: a NumPy generator seeded from the run's seed and the test's id;
 - ``seed``, ``settings``, ``learner``, ``check`` (the record of the running check);
-- ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent.
+- ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent;
+- ``speed``: ``speed.check(case, device)`` times a function against the reference solution.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .expect import CheckFailed, LearnerSource
 from .learner import (ImportFailed, Learner, LearnerError, LearnerRaised, ModuleMissing,
                       NotStarted, WorkerDied, WorkerTimeout)
 from .results import Check, CheckKind, CheckStatus, Exercise, Timing
+from .timing import References, SpeedCheck
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
 MISSING = "not started: {file} is not in the submission"
@@ -61,11 +63,15 @@ class Collector:
         self.exercises = {e.id: Exercise(e.id, e.title) for e in selected}
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
+        self.references = References(context.settings)   # the reference worker, started on use
 
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "exercise(id): the exercise a suite grades")
         config.addinivalue_line("markers", "check(points, kind, function, hints): one graded check")
+        # Outcomes are read from the exceptions, never from pytest's report text; its default
+        # "long" tracebacks parse every frame's source and cost ~50 ms per failing check.
+        config.option.tbstyle = "native"
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "device" in metafunc.fixturenames:
@@ -111,6 +117,30 @@ class Collector:
         request.node.grader_record = record
         return record
 
+    @pytest.fixture
+    def speed(self, check: CheckRecord, rng: np.random.Generator) -> SpeedCheck:
+        """``speed.check(case, device)``: a speed target against the reference (grader/timing.py)."""
+        return SpeedCheck(learner=self.context.learner, references=self.references,
+                          settings=self.context.settings, record=check, rng=rng)
+
+    def pytest_sessionfinish(self) -> None:
+        self.references.close()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Start the reference worker now, when a speed check will need it, so that it imports
+        its libraries while the correctness checks run (``Learner.start``)."""
+        if not self.context.settings.timing:
+            return
+        timed = {_exercise_id(item) for item in session.items
+                 if "speed" in getattr(item, "fixturenames", ())}
+        timed &= self.context.learner.available   # a missing module never reaches the reference
+        for ex_id in sorted(timed):
+            reference = self.references.get(ex_id)
+            if reference is not None:
+                torch = any(registry.BY_ID[e].uses_torch for e in timed)
+                reference.start(preload=["numpy", "torch"] if torch else ["numpy"])
+                return
+
     # -- collecting outcomes -----------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:
@@ -140,7 +170,7 @@ class Collector:
         if record and record.notes:
             feedback = "\n".join(filter(None, [feedback, *record.notes]))
         output = self.context.learner.take_output()
-        if output.strip() and status is not CheckStatus.PASSED:
+        if output.strip() and status not in (CheckStatus.PASSED, CheckStatus.SKIPPED):
             feedback += "\n  your code printed:\n    " + output.strip().replace("\n", "\n    ")
         skipped = status is CheckStatus.SKIPPED
         check = Check(id=name, kind=CheckKind(opts.get("kind", "correctness")), status=status,
@@ -150,7 +180,8 @@ class Collector:
                       timing=record.timing if record else None, not_started=not_started,
                       hints=tuple(opts.get("hints", ())))
         self.exercises[ex_id].checks.append(check)
-        if isinstance(exc, ImportFailed) and self.exercises[ex_id].error is None:
+        # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
+        if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:
             self.exercises[ex_id].error = feedback
 
 

@@ -51,8 +51,9 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
         if ex.status is ExerciseStatus.NOT_STARTED:
             continue
         if ex.status is ExerciseStatus.ERROR and ex.error:
-            lines += ["      " + line for line in ex.error.splitlines()[:MAX_FEEDBACK_LINES]]
-            continue
+            if all(c.status is CheckStatus.ERROR for c in ex.checks):
+                lines += ["      " + line for line in ex.error.splitlines()[:MAX_FEEDBACK_LINES]]
+                continue
         lines += _exercise_detail(ex, verbose)
     lines.append("")
     lines.append(f"  Total: {_pts(result.score)} / {_pts(result.max_score)} points"

@@ -238,8 +238,34 @@ def bubblewrap() -> tuple[str | None, str]:
     """
     global _PROBE
     if _PROBE is None:
-        _PROBE = _probe()
+        _PROBE = _inherited_probe() or _probe()
     return _PROBE
+
+
+PROBE_ENV = "GRADER_SANDBOX_PROBE"
+
+
+def probe_env() -> dict[str, str]:
+    """This process's probe result, for child grading processes (a batch's): they skip the probe."""
+    import json
+
+    return {PROBE_ENV: json.dumps(list(bubblewrap()))}
+
+
+def _inherited_probe() -> tuple[str | None, str] | None:
+    """The probe result a batch parent passed down in ``$GRADER_SANDBOX_PROBE``, if well formed."""
+    import json
+
+    raw = os.environ.get(PROBE_ENV)
+    if not raw:
+        return None
+    try:
+        path, why = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(why, str) or not (path is None or (isinstance(path, str) and os.access(path, os.X_OK))):
+        return None
+    return path, why
 
 
 def _probe() -> tuple[str | None, str]:

@@ -16,6 +16,7 @@ from . import __version__
 from . import exercises as registry
 from .learner import Learner
 from .plugin import Collector, Context
+from .predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
 from .results import CheckStatus, Submission
 from .sandbox import sandbox_note
 from .settings import Settings
@@ -60,10 +61,13 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
 
 def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                 settings: Settings, scratch: Path) -> Submission:
-    cuda = _cuda_available(selected, settings)
     with Learner(loaded.directory, modules=sorted(loaded.modules), limits=settings.limits,
                  scratch=scratch / "worker", threads=settings.threads,
                  sandbox=settings.sandbox) as learner:
+        # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
+        # while pytest starts and collects the suites here.
+        learner.start(preload=preload_for(selected, loaded.modules))
+        cuda = _cuda_available(selected, settings)   # imports torch here: after the start
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
                           settings=settings, cuda_available=cuda)
         collector = Collector(context, selected)
@@ -77,10 +81,25 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
             raise GraderError("the hidden suites could not run: "
                               + ("; ".join(collector.errors) or f"pytest exit code {code}"))
         notes = [settings.limits.describe(), sandbox_note(settings.sandbox)] + loaded.notes
+        ex04 = collector.exercises.get(PREDICTIONS_MODULE)
+        if ex04 is not None and ex04.status.value in ("passed", "failed"):   # started, loadable
+            notes.append(PREDICTIONS_NOTE)
+        if loaded.source.suffix.lower() == ".ipynb":  # cells that raised, named for the learner
+            from .notebooks import cell_errors
+
+            notes += cell_errors(learner, loaded.modules & {e.id for e in selected},
+                                 notebook=loaded.source.name)
         return Submission(submission=loaded.name,
                           exercises=[collector.exercises[e.id] for e in selected],
                           environment=environment(settings, selected, loaded, cuda),
                           notes=[n for n in notes if n])
+
+
+def preload_for(selected: list[registry.ExerciseInfo], present: set[str] | Sequence[str]) -> list[str]:
+    """The libraries a worker for these exercises imports ahead of time: NumPy always, PyTorch
+    when an exercise of the submission uses it."""
+    torch = any(e.uses_torch and e.id in present for e in selected)
+    return ["numpy", "torch"] if torch else ["numpy"]
 
 
 def _cuda_available(selected: list[registry.ExerciseInfo], settings: Settings) -> bool:

@@ -72,7 +72,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("not_python", "error", "zero", "is not a folder"),
     Kind("empty_folder", "error", "zero", "no Python files"),
     Kind("unit_hangs", "ok", "partial"),
-    Kind("cosine_crashes", "ok", "partial"),
+    Kind("cosine_crashes", "error", "partial", "ended the worker process"),  # SPEC: worker died -> error
     Kind("import_hangs", "error", "zero", "ran past the per-submission limit"),
     Kind("broken_notebook", "error", "zero", "not a readable notebook"),
 )}

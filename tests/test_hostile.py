@@ -143,3 +143,18 @@ def test_the_note_tells_the_truth_about_the_sandbox(monkeypatch: pytest.MonkeyPa
     assert cmd[0] == sys.executable
     monkeypatch.setattr(sandbox, "_PROBE", ("/usr/bin/bwrap", "bubblewrap"))
     assert sandbox.sandbox_note(True).startswith("sandbox: bubblewrap (")
+
+
+def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import grader.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "_PROBE", ("/usr/bin/bwrap", "bubblewrap"))
+    env = sandbox.probe_env()
+    assert json.loads(env[sandbox.PROBE_ENV]) == ["/usr/bin/bwrap", "bubblewrap"]
+    monkeypatch.setenv(sandbox.PROBE_ENV, json.dumps([None, "bwrap not installed"]))
+    assert sandbox._inherited_probe() == (None, "bwrap not installed")
+    for junk in ("not json", json.dumps(["/no/such/bwrap", "bubblewrap"]), json.dumps([1, 2])):
+        monkeypatch.setenv(sandbox.PROBE_ENV, junk)
+        assert sandbox._inherited_probe() is None      # probed afresh instead

@@ -324,3 +324,63 @@ def test_a_long_output_is_not_carried_over_to_the_next_take(learner):
     assert learner.take_output(limit=200).endswith("[... output cut]")
     tools.chatter(1, width=3)
     assert learner.take_output() == "000000 xxx\n"
+
+
+PROBE_MODULES = '''
+import sys
+
+def loaded():
+    return sorted(name for name in ("numpy", "torch") if name in sys.modules)
+
+def numpy_is_real():
+    import numpy
+    return not hasattr(numpy, "FAKE")
+'''
+
+
+def test_start_preloads_libraries_before_any_learner_code(tmp_path):
+    folder = _submission(tmp_path, probe=PROBE_MODULES, numpy="FAKE = True\n")
+    with Learner(folder, modules=["probe"], scratch=tmp_path / "preloaded") as lrn:
+        lrn.start(preload=["numpy"])
+        assert lrn.module("probe").loaded() == ["numpy"]
+        # Preloaded before the submission is on sys.path: a learner's numpy.py cannot shadow it.
+        assert lrn.module("probe").numpy_is_real() is True
+        pid_before = lrn._proc.pid
+        lrn.start(preload=["numpy"])                  # a running worker is left as it is
+        assert lrn._proc.pid == pid_before and lrn.restarts == 1
+    with Learner(folder, modules=["probe"], scratch=tmp_path / "plain") as lrn:
+        assert lrn.module("probe").loaded() == []
+
+
+def test_a_started_worker_not_ready_in_time_is_a_dead_worker_then_a_fresh_one(tmp_path):
+    folder = _submission(tmp_path, tools=TOOLS, other=TOOLS)
+    with Learner(folder, modules=["tools", "other"], limits=Limits(start_timeout_s=0.3),
+                 scratch=tmp_path / "scratch") as lrn:
+        lrn.start(preload=["torch"])                  # importing torch takes longer than that
+        with pytest.raises(ImportFailed) as info:     # as when a worker fails to start on import
+            lrn.module("tools").add(1, 2)
+        assert isinstance(info.value.cause, WorkerDied) and "did not start in time" in str(info.value)
+        assert lrn._proc is None
+        assert lrn.module("other").add(1, 2) == 3     # the next call starts a fresh worker
+
+
+def test_after_a_failure_a_spare_worker_makes_the_next_restart_a_hand_over(tmp_path):
+    folder = _submission(tmp_path, tools=TOOLS)
+    with Learner(folder, modules=["tools"], limits=Limits(call_timeout_s=1),
+                 scratch=tmp_path / "scratch") as lrn:
+        tools = lrn.module("tools")
+        lrn.start(preload=["numpy"])
+        first = tools.token()
+        assert lrn._spare is None                      # no failure yet: no spare
+        with pytest.raises(WorkerTimeout):
+            tools.spin()
+        second = tools.token()                         # a fresh worker, and a spare behind it
+        spare = lrn._spare
+        assert spare is not None and second != first
+        spare.wait_ready()
+        with pytest.raises(WorkerDied):
+            tools.bail(3)
+        assert tools.token() not in (first, second)    # a worker of its own ...
+        assert lrn._proc is spare                      # ... the spare, which took over
+        assert lrn._spare is not None and lrn._spare is not spare
+    assert lrn._spare is None                          # close() ends the spare too

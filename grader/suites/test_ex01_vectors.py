@@ -20,7 +20,13 @@ def _vectors(rng, n, dtype):
 
 
 # -- dot ----------------------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=("Multiply the two arrays with * and add up the result with .sum().",))
+@pytest.mark.check(points=1, hints=(
+    "The dot product pairs a[0] with b[0], a[1] with b[1], ..., multiplies each pair and adds "
+    "the products: for [1, 2, 3] and [4, 5, 6] that is 4 + 10 + 18 = 32.",
+    "NumPy does the pairing for you: a * b multiplies element by element and gives a new "
+    "array of the products.",
+    "Add the products up with .sum(), and return float(...) of that so a Python number comes back.",
+))
 def test_dot_lesson_example(ex):
     expect_number(ex.dot(A, B), 32.0, call="dot([1, 2, 3], [4, 5, 6])")
 
@@ -53,7 +59,12 @@ def test_dot_edge_cases(ex, rng):
     expect_number(ex.dot([1, 2, 3], [10, 20, 30]), 140.0, call="dot([1, 2, 3], [10, 20, 30]) on lists")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=(
+    "Look at the inputs before computing: a.ndim says how many axes an array has, a.shape "
+    "gives their sizes (lists become arrays with np.asarray).",
+    "Raise ValueError when either input is not 1-D or the shapes differ, and put both "
+    "shapes in the message, as the docstring shows.",
+))
 def test_dot_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.dot, np.ones(3), np.ones(4), call="dot(a, b)",
                   inputs={"a": np.ones(3), "b": np.ones(4)}, mentions=("(3,)", "(4,)"))
@@ -70,7 +81,10 @@ def test_dot_without_matmul(ex, source):
 
 
 # -- norm ---------------------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=(
+    "The length of [3, 4] is Pythagoras: the square root of 3**2 + 4**2.",
+    "That sum of squares is the dot product of v with itself, and dot is already written.",
+))
 def test_norm_lesson_example(ex):
     expect_number(ex.norm(np.array([3.0, 4.0])), 5.0, call="norm([3, 4])")
 
@@ -104,7 +118,10 @@ def test_unit_random_vectors(ex, rng):
                  rtol=1e-9, hint="integer input gives a float64 result")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=(
+    "Which way does [0, 0, 0] point? Nowhere, so there is no unit vector to return.",
+    "Compute the norm first; when it is 0, raise ValueError instead of dividing.",
+))
 def test_unit_zero_vector(ex):
     expect_raises(ValueError, ex.unit, np.zeros(3), call="unit([0, 0, 0])",
                   hint="the zero vector has no direction: raise ValueError")
@@ -115,7 +132,11 @@ def _cosine(a, b):
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=(
+    "The cosine of the angle is the dot product with the lengths divided out; dot and norm "
+    "above already do the work.",
+    "Divide dot(a, b) by norm(a) * norm(b), then clip the result into [-1, 1] with np.clip.",
+))
 def test_cosine_similarity_directions(ex):
     for b, want, what in ((np.array([2.0, 4.0, 6.0]), 1.0, "same direction"),
                           (np.array([-1.0, -2.0, -3.0]), -1.0, "opposite directions"),

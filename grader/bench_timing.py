@@ -1,0 +1,144 @@
+"""Timing stability benchmark (part of ``make bench``; not a unit test).
+
+Runs every speed target of the hidden suites (their ``SPEED`` cases) many times against the
+reference solution, once with the solutions as the learner (every verdict must pass) and once
+with the loop-based anti-solutions in ``bench/anti/`` (every verdict must fail), optionally
+while ``--busy N`` processes burn CPU. It prints a table of pass rates and the spread of the
+ratios and writes every verdict to a JSON file. Exit status 0 when every verdict went the way
+it should, 1 otherwise.
+
+    python -m grader.bench_timing --runs 20 --busy 2 --json bench-results/timing.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import exercises as registry
+from .commands import write_json
+from .learner import Learner
+from .settings import KIT_ROOT, Settings
+from .timing import References, SpeedCase, measure
+
+SUBMISSIONS = (("solutions", KIT_ROOT / "solutions", True), ("loops", KIT_ROOT / "bench" / "anti", False))
+DEFAULT_JSON = KIT_ROOT / "bench-results" / "timing.json"
+BUSY_CODE = "while True:\n    pass"
+
+
+@dataclass
+class Row:
+    case: str
+    submission: str
+    should_pass: bool
+    passed: list[bool]
+    ratios: list[float]
+    rounds: list[int]
+    seconds: list[float]
+
+    @property
+    def as_expected(self) -> int:
+        return sum(p == self.should_pass for p in self.passed)
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "submission": self.submission, "should_pass": self.should_pass,
+                "runs": len(self.passed), "as_expected": self.as_expected,
+                "pass_rate": sum(self.passed) / max(1, len(self.passed)),
+                "ratio_median": statistics.median(self.ratios) if self.ratios else None,
+                "ratio_min": min(self.ratios, default=None), "ratio_max": max(self.ratios, default=None),
+                "ratios": self.ratios, "rounds": self.rounds, "seconds": self.seconds}
+
+
+def speed_cases() -> dict[str, SpeedCase]:
+    """Every ``SPEED`` case of the hidden suites, named ``<exercise>.<function>``."""
+    cases = {}
+    for info in registry.EXERCISES:
+        if not info.suite.exists():
+            continue
+        spec = importlib.util.spec_from_file_location(f"_bench_suite_{info.id}", info.suite)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, case in getattr(module, "SPEED", {}).items():
+            cases[f"{info.id}.{name}"] = case
+    return cases
+
+
+def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
+        only: Sequence[str] = (), seed: int = 0, settings: Settings | None = None) -> int:
+    settings = settings or Settings()
+    cases = {k: v for k, v in speed_cases().items() if not only or any(o in k for o in only)}
+    rows = {(c, name): Row(c, name, ok, [], [], [], []) for c in cases for name, _, ok in SUBMISSIONS}
+    burners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(busy)]
+    learners = {name: Learner(path, modules=sorted({c.module for c in cases.values()}),
+                              limits=settings.limits, threads=settings.threads,
+                              sandbox=settings.sandbox) for name, path, _ in SUBMISSIONS}
+    references = References(settings)
+    started = time.time()
+    try:
+        for r in range(runs):
+            for i, (label, case) in enumerate(cases.items()):
+                for name, _, _ in SUBMISSIONS:
+                    t0 = time.perf_counter()
+                    verdict = measure(case, learner=learners[name], reference=references.get(case.module),
+                                      rng=np.random.default_rng([seed, r, i]),
+                                      call_timeout=settings.limits.call_timeout_s)
+                    row = rows[(label, name)]
+                    row.passed.append(verdict.passed)
+                    row.ratios.append(round(verdict.ratio, 3))
+                    row.rounds.append(verdict.rounds)
+                    row.seconds.append(round(time.perf_counter() - t0, 3))
+                    if verdict.problem and name == "solutions":
+                        print(f"  {label} ({name}): {verdict.problem}", file=sys.stderr)
+            print(f"  run {r + 1}/{runs} done ({time.time() - started:.0f} s)", file=sys.stderr)
+    finally:
+        for p in burners:
+            p.kill()
+            p.wait()
+        for learner in learners.values():
+            learner.close()
+        references.close()
+    print_table(list(rows.values()), runs=runs, busy=busy, targets={k: c.target for k, c in cases.items()})
+    if json_path is not None:
+        write_json(Path(json_path), {"runs": runs, "busy": busy, "seed": seed,
+                                     "threads": settings.threads, "seconds": round(time.time() - started, 1),
+                                     "targets": {k: c.target for k, c in cases.items()},
+                                     "rows": [row.to_dict() for row in rows.values()]})
+        print(f"  written to {json_path}")
+    return 0 if all(row.as_expected == len(row.passed) for row in rows.values()) else 1
+
+
+def print_table(rows: list[Row], *, runs: int, busy: int, targets: dict[str, float]) -> None:
+    print(f"\nTiming stability: {runs} verdicts per row, {busy} busy background process(es)\n")
+    head = f"{'speed target':34} {'learner':10} {'target':>6} {'expect':>6} {'as expected':>12} " \
+           f"{'ratio median':>12} {'min':>7} {'max':>7} {'rounds':>6} {'s/verdict':>9}"
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        print(f"{row.case:34} {row.submission:10} {targets[row.case]:6g} "
+              f"{'pass' if row.should_pass else 'fail':>6} {row.as_expected:>5} of {len(row.passed):<4} "
+              f"{statistics.median(row.ratios):12.2f} {min(row.ratios):7.2f} {max(row.ratios):7.2f} "
+              f"{statistics.mean(row.rounds):6.1f} {statistics.mean(row.seconds):9.2f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m grader.bench_timing", description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=int, default=20, help="verdicts per speed target and learner (20)")
+    p.add_argument("--busy", type=int, default=0, help="CPU-burning background processes (0)")
+    p.add_argument("--json", dest="json_path", type=Path, default=DEFAULT_JSON)
+    p.add_argument("--only", nargs="*", default=(), help="speed targets whose name contains one of these")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    return run(runs=args.runs, busy=args.busy, json_path=args.json_path, only=args.only, seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

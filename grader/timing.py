@@ -1,0 +1,357 @@
+"""Speed targets: the learner's function timed against the reference solution, as a ratio.
+
+How one verdict is reached (``measure``):
+
+1. The reference solution runs in a worker of its own (``References``: a second ``Learner``
+   over a scratch folder holding copies of ``solutions/``), never in the learner's worker,
+   so the learner's code cannot import it, and both sides pay the same process start,
+   limits, thread settings and pipe costs.
+2. The grader makes the inputs (seeded ``rng``) and stages the same argument lists into
+   both workers; every call of a block gets inputs of its own, so a cache gains nothing.
+3. Warm-up: a few calls on each side. The reference's warm-up time sets how many calls make
+   one block (about ``BLOCK_S`` of work), long enough to swamp timer and request overhead.
+4. Rounds. Each stages two fresh sets of inputs, A and B, and runs four blocks in the order
+   learner A, reference A, reference B, learner B (reference first every other round); each
+   block is one ``run_staged`` request timed with the grader's ``time.perf_counter``. The
+   request returns every output (after ``torch.cuda.synchronize`` on a GPU), so no work can
+   hide after the clock stops, and a sample of the outputs is then checked against the
+   suite's oracle: a submission that patches its clock, caches, or returns early cannot
+   pass. Another process can only add time to a block, so a round compares each side's
+   faster block: its ratio is min(learner A, B) / min(reference A, B).
+5. The verdict is the median of the per-round ratios. Three rounds that all land a factor
+   ``CLEAR`` from the target decide at once; otherwise five rounds, and more (up to
+   ``MAX_ROUNDS``) only while the median is within ``BAND`` of the target. A round over
+   ``STOP_FACTOR`` times the target ends the measurement at once (both learner blocks were
+   that slow: no load explains it), and so does a learner block still running after
+   ``STOP_FACTOR`` times the target's time (or the call time limit, if longer).
+
+``torch.utils.benchmark`` is not used: it times code inside the process that runs it, which
+here is the learner's worker, whose clock the learner controls. The decisive figure has to
+be taken on the grader's side of the process boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import diagnose
+from . import exercises as registry
+from .learner import Learner, WorkerTimeout
+from .results import Timing
+from .settings import KIT_ROOT
+from .timing_lock import exclusive_timing
+
+SOLUTIONS = KIT_ROOT / "solutions"
+
+BLOCK_S = 0.04         # reference time per block: >> timer resolution and one request's overhead
+WARMUP_CALLS = 3
+MIN_CALLS, MAX_CALLS = 3, 256
+FIRST_ROUNDS = 3       # enough when every ratio is a factor CLEAR away from the target
+ROUNDS = 5             # otherwise this many ...
+MAX_ROUNDS = 15        # ... and up to this many while the median is near the target
+BAND = 0.30            # "near": within +-30 % of the target
+CLEAR = 2.0
+STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends the measurement
+SAMPLE = 8             # outputs per block checked against the oracle
+
+TIMING_DISABLED = "timing disabled (--no-timing)"
+NO_REFERENCE = "no reference solution for {module} is installed, so there is nothing to time against"
+SUMMARY = ("{what}: {learner} per call, the reference {reference} per call: ratio {ratio:.2f} "
+           "(target: at most {target:g}), median of {rounds} of {calls} calls each")
+TOO_SLOW = "too slow: {summary}"
+STOPPED = ("too slow: {what}: a block of {calls} calls that takes the reference {reference} "
+           "did not finish within {seconds:.1f} s, over {factor:g}x the target's time")
+WRONG_OUTPUT = ("while timing {what}, call {index} of {where} returned a wrong result: {problem}\n"
+                "  every timed call gets fresh inputs: compute each result, do not reuse earlier ones")
+DEFAULT_HINT = ("say the whole computation as a few operations on whole tensors or arrays "
+                "(broadcasting, one matrix product) instead of a Python loop over rows")
+
+
+@dataclass(frozen=True)
+class SpeedCase:
+    """One speed target: how to make one call's arguments, what the answer is, and the target.
+
+    ``make_args(rng)`` returns one call's positional arguments on the CPU (NumPy arrays or
+    tensors); tensors are moved to the device being timed. ``expected(args)`` is the
+    independent oracle's answer for them. ``target`` is the largest ratio learner/reference
+    that passes.
+    """
+
+    module: str
+    function: str
+    make_args: Callable[[np.random.Generator], tuple]
+    expected: Callable[[tuple], Any]
+    target: float
+    inputs: str = ""                  # what the inputs are, for the feedback
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    check_dtype: bool = True
+    hint: str = DEFAULT_HINT
+
+    def args(self, rng: np.random.Generator, device: str) -> tuple:
+        return tuple(_to_device(a, device) for a in self.make_args(rng))
+
+
+@dataclass
+class Verdict:
+    case: SpeedCase
+    device: str
+    calls: int = 0
+    learner_times: list[float] = field(default_factory=list)     # per block
+    reference_times: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+    problem: str | None = None        # a wrong output, or a block stopped as too slow
+
+    @property
+    def target(self) -> float:
+        return self.case.target
+
+    @property
+    def rounds(self) -> int:
+        return len(self.ratios)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios) if self.ratios else math.inf
+
+    @property
+    def learner_s(self) -> float:
+        return statistics.median(self.learner_times) / self.calls if self.learner_times else math.inf
+
+    @property
+    def reference_s(self) -> float:
+        return statistics.median(self.reference_times) / self.calls if self.reference_times else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None and self.ratio <= self.target
+
+    @property
+    def what(self) -> str:
+        inputs = f" with {self.case.inputs}" if self.case.inputs else ""
+        return f"{self.case.function} on {self.device}{inputs}"
+
+    def timing(self) -> Timing | None:
+        if not self.ratios:
+            return None
+        return Timing(learner_s=self.learner_s, reference_s=self.reference_s, ratio=self.ratio,
+                      target_ratio=self.target, rounds=self.rounds)
+
+    def summary(self) -> str:
+        return SUMMARY.format(what=self.what, learner=_seconds(self.learner_s),
+                              reference=_seconds(self.reference_s), ratio=self.ratio,
+                              target=self.target, calls=self.calls,
+                              rounds=f"{self.rounds} round" + ("s" if self.rounds != 1 else ""))
+
+    def feedback(self) -> str:
+        if self.problem is not None:
+            return self.problem
+        return TOO_SLOW.format(summary=self.summary()) + f"\n  hint: {self.case.hint}"
+
+
+class References:
+    """The reference solutions, run in a worker of their own with the learner's settings.
+
+    The worker's folder holds copies of ``solutions/<exercise>.py``: the learner's worker
+    never has them on its path. Started on first use; ``close()`` ends it.
+    """
+
+    def __init__(self, settings: Any, solutions: Path = SOLUTIONS) -> None:
+        self.settings = settings
+        self.solutions = Path(solutions)
+        self._learner: Learner | None = None
+        self._dir: Path | None = None
+
+    def get(self, module: str) -> Learner | None:
+        if not (self.solutions / f"{module}.py").exists():
+            return None
+        if self._learner is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="grader-reference-"))
+            folder = self._dir / "reference"
+            folder.mkdir()
+            modules = []
+            for info in registry.EXERCISES:
+                src = self.solutions / info.filename
+                if src.exists():
+                    shutil.copyfile(src, folder / info.filename)
+                    modules.append(info.id)
+            self._learner = Learner(folder, modules=modules, limits=self.settings.limits,
+                                    scratch=self._dir / "worker", threads=self.settings.threads,
+                                    sandbox=self.settings.sandbox)
+        return self._learner
+
+    def close(self) -> None:
+        if self._learner is not None:
+            self._learner.close()
+            self._learner = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """The one place where measurement takes the batch runner's cross-process lock, so
+    parallel gradings of a batch never time at the same moment (``timing_lock.py``)."""
+    with exclusive_timing():
+        yield
+
+
+def measure(case: SpeedCase, *, learner: Learner, reference: Learner, device: str = "cpu",
+            rng: np.random.Generator, call_timeout: float = 10.0) -> Verdict:
+    """Time ``case.function`` of ``learner`` against ``reference``; see the module docstring."""
+    verdict = Verdict(case, device)
+    sync = device != "cpu"
+
+    def stage(key: str, inputs: list[tuple]) -> None:
+        for side in (learner, reference):
+            side.stage(case.module, f"timing:{key}", inputs)
+
+    def run(side: Learner, key: str, timeout: float) -> tuple[float, list]:
+        start = time.perf_counter()
+        result = side.run_staged(case.module, [case.function], f"timing:{key}", timeout=timeout,
+                                 sync_cuda=sync)
+        return time.perf_counter() - start, result.value
+
+    with exclusive():
+        warm = [case.args(rng, device) for _ in range(WARMUP_CALLS)]
+        stage("warm", warm)
+        run(reference, "warm", call_timeout)
+        done = _run_learner(lambda t: run(learner, "warm", t), call_timeout, verdict, None)
+        if done is None or _check_outputs(verdict, warm, done[1], range(WARMUP_CALLS), "the warm-up"):
+            return verdict
+        ref_seconds, ref_out = run(reference, "warm", call_timeout)
+        _check_reference(case, warm, ref_out)
+        per_call = ref_seconds / WARMUP_CALLS
+        verdict.calls = calls = min(MAX_CALLS, max(MIN_CALLS, math.ceil(BLOCK_S / max(per_call, 1e-9))))
+        cutoff = max(call_timeout, STOP_FACTOR * case.target * per_call * calls)
+        for r in range(MAX_ROUNDS):
+            inputs = {key: [case.args(rng, device) for _ in range(calls)] for key in "ab"}
+            for key, block in inputs.items():
+                stage(key, block)
+            # A-B-B-A: learner, reference, reference, learner (flipped every other round).
+            first, second = (learner, reference) if r % 2 == 0 else (reference, learner)
+            times: dict[tuple[str, str], float] = {}
+            for side, key in ((first, "a"), (second, "a"), (second, "b"), (first, "b")):
+                if side is reference:
+                    times["reference", key] = run(reference, key, call_timeout)[0]
+                    continue
+                done = _run_learner(lambda t: run(learner, key, t), cutoff, verdict, per_call * calls)
+                if done is None:
+                    return verdict
+                times["learner", key] = done[0]
+                sample = sorted(rng.choice(calls, size=min(SAMPLE, calls), replace=False).tolist())
+                if _check_outputs(verdict, inputs[key], done[1], sample, f"round {r + 1}"):
+                    return verdict
+            # Another process can only add time to a block, so each side's faster block of
+            # the two is the better estimate of its cost.
+            learner_s = min(times["learner", "a"], times["learner", "b"])
+            reference_s = min(times["reference", "a"], times["reference", "b"])
+            verdict.learner_times.append(learner_s)
+            verdict.reference_times.append(reference_s)
+            verdict.ratios.append(learner_s / max(reference_s, 1e-12))
+            if decided(verdict.ratios, case.target):
+                break
+    return verdict
+
+
+def decided(ratios: list[float], target: float) -> bool:
+    """Whether the rounds so far settle the verdict (sequential: more rounds only near the target)."""
+    n = len(ratios)
+    if ratios[-1] > STOP_FACTOR * target:
+        return True
+    if n >= FIRST_ROUNDS and (min(ratios) > CLEAR * target or max(ratios) < target / CLEAR):
+        return True
+    if n >= ROUNDS and abs(statistics.median(ratios) / target - 1) > BAND:
+        return True
+    return n >= MAX_ROUNDS
+
+
+def _run_learner(run, timeout: float, verdict: Verdict,
+                 reference_block: float | None) -> tuple[float, list] | None:
+    """``run(timeout)`` of a learner block; None (the verdict says why) when it was stopped."""
+    try:
+        return run(timeout)
+    except WorkerTimeout:
+        reference = _seconds(reference_block) if reference_block else "a fraction of that"
+        verdict.problem = STOPPED.format(what=verdict.what, calls=verdict.calls or WARMUP_CALLS,
+                                         reference=reference, seconds=timeout,
+                                         factor=STOP_FACTOR) + f"\n  hint: {verdict.case.hint}"
+        return None
+
+
+def _check_outputs(verdict: Verdict, inputs: list[tuple], outputs: Any, indices, where: str) -> bool:
+    """Record the first wrong output among ``indices`` as the verdict's problem; True if one was."""
+    case = verdict.case
+    if not isinstance(outputs, list) or len(outputs) != len(inputs):
+        verdict.problem = f"while timing {verdict.what}: the worker returned no list of outputs"
+        return True
+    for i in indices:
+        problem = diagnose.compare_arrays(outputs[i], case.expected(inputs[i]), rtol=case.rtol,
+                                          atol=case.atol, check_dtype=case.check_dtype)
+        if problem is not None:
+            verdict.problem = WRONG_OUTPUT.format(what=verdict.what, index=i + 1, where=where,
+                                                  problem=problem)
+            return True
+    return False
+
+
+def _check_reference(case: SpeedCase, inputs: list[tuple], outputs: list) -> None:
+    problem = diagnose.compare_arrays(outputs[0], case.expected(inputs[0]), rtol=case.rtol,
+                                      atol=case.atol, check_dtype=case.check_dtype)
+    if problem is not None:   # the oracle and the reference disagree: the kit is wrong
+        raise RuntimeError(f"the reference {case.function} disagrees with the oracle: {problem}")
+
+
+def _to_device(value: Any, device: str) -> Any:
+    if device == "cpu" or isinstance(value, np.ndarray) or not hasattr(value, "to"):
+        return value
+    return value.to(device)
+
+
+def _seconds(s: float) -> str:
+    if not math.isfinite(s):
+        return "?"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} us"
+
+
+class SpeedCheck:
+    """What the suites' ``speed`` fixture gives: ``speed.check(case, device)`` passes, or
+    raises ``CheckFailed`` with the times, the ratio and a hint; skipped without timing."""
+
+    def __init__(self, *, learner: Learner, references: References, settings: Any,
+                 record: Any, rng: np.random.Generator) -> None:
+        self.learner, self.references, self.settings = learner, references, settings
+        self.record, self.rng = record, rng
+
+    def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
+        import pytest
+
+        from .expect import CheckFailed
+
+        if not self.settings.timing:
+            pytest.skip(TIMING_DISABLED)
+        reference = self.references.get(case.module)
+        if reference is None:
+            pytest.skip(NO_REFERENCE.format(module=case.module))
+        verdict = measure(case, learner=self.learner, reference=reference, device=device,
+                          rng=self.rng, call_timeout=self.settings.limits.call_timeout_s)
+        self.record.timing = verdict.timing()
+        if not verdict.passed:
+            raise CheckFailed(verdict.feedback())
+        self.record.notes.append(verdict.summary())
+        return verdict
