@@ -15,6 +15,7 @@ import numpy as np
 from .codec import Handle
 
 SMALL = 12  # arrays with at most this many elements are shown in full
+WRONG_DTYPE = "wrong dtype"
 
 
 def _is_tensor(value: Any) -> bool:
@@ -99,7 +100,7 @@ def compare_arrays(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float =
     if want_tensor and got.device.type != expected.device.type:
         return f"wrong device: expected the result on {expected.device.type}, got it on {got.device}"
     if check_dtype and got.dtype != expected.dtype:
-        return f"wrong dtype: expected {_dtype(expected)}, got {_dtype(got)}"
+        return f"{WRONG_DTYPE}: expected {_dtype(expected)}, got {_dtype(got)}"
     return compare_values(_as_array(got), _as_array(expected), rtol=rtol, atol=atol)
 
 

@@ -51,9 +51,12 @@ def expect(condition: bool, call: str, problem: str, *, inputs: dict[str, Any] |
 
 def expect_array(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] | None = None,
                  rtol: float = 1e-7, atol: float = 1e-9, check_dtype: bool = True,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, dtype_hint: str | None = None) -> None:
+    """``got`` must match ``expected``; ``dtype_hint`` replaces ``hint`` when only the dtype is off."""
     problem = diagnose.compare_arrays(got, expected, rtol=rtol, atol=atol, check_dtype=check_dtype)
     if problem is not None:
+        if dtype_hint and problem.startswith(diagnose.WRONG_DTYPE):
+            hint = dtype_hint
         fail(call, problem, inputs=inputs, hint=hint)
 
 

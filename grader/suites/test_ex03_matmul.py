@@ -57,7 +57,7 @@ def _tolerance(dtype) -> dict:
 def _expect_product(got, a, b, *, call, hint=None):
     want = np.matmul(a, b)
     expect_array(got, want, call=call, inputs={"a": a, "b": b},
-                 hint=hint, **_tolerance(want.dtype))
+                 hint=hint, dtype_hint=HINT_DTYPE, **_tolerance(want.dtype))
 
 
 # -- matvec -------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_matvec_random_matrices(ex, rng):
             want = np.matmul(m, v)
             expect_array(ex.matvec(m, v), want, call=f"matvec(m, v) on {np.dtype(dtype)} "
                          f"m of shape {(n, k)}", inputs={"m": m, "v": v},
-                         hint=HINT_DTYPE if dtype is np.int64 else HINT_MATVEC,
+                         hint=HINT_MATVEC, dtype_hint=HINT_DTYPE,
                          **_tolerance(dtype))
 
 
@@ -218,7 +218,7 @@ def test_matmul_loops_small_random(ex, rng, settings):
         for dtype in (np.int64, np.float64):
             a, b = _matrix(rng, (n, k), dtype), _matrix(rng, (k, p), dtype)
             got = ex.matmul_loops.call(a, b, timeout=_loop_timeout(settings)).value
-            _expect_product(got, a, b, hint=HINT_DTYPE if dtype is np.int64 else None,
+            _expect_product(got, a, b,
                             call=f"matmul_loops(a, b) on {np.dtype(dtype)} shapes "
                                  f"{(n, k)} and {(k, p)}")
 
