@@ -46,9 +46,11 @@ def _png(fig) -> str:
 
 def score_plot(results: list[Submission]) -> str:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(5.6, 3.4))
     ax = fig.add_subplot()
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts of submissions
     percents = [100 * r.score / r.max_score for r in results if r.max_score > 0]
     ax.hist(percents, bins=[i * 10 for i in range(11)], color="tab:blue", edgecolor="white")
     ax.set_xlim(0, 100)
@@ -58,37 +60,43 @@ def score_plot(results: list[Submission]) -> str:
     return _png(fig)
 
 
-def pass_rates(results: list[Submission]) -> dict[str, tuple[float, float, float]]:
-    """Per exercise: the shares of submissions that passed it, could not be graded on it
-    (error), and did not start it."""
+# The order of the stacked bars and of the table's columns, with their colours.
+RATE_STATUSES = ((ExerciseStatus.PASSED, "passed", "tab:green"),
+                 (ExerciseStatus.FAILED, "failed", "tab:orange"),
+                 (ExerciseStatus.ERROR, "error", "#a0166b"),
+                 (ExerciseStatus.NOT_STARTED, "not started", "#cccccc"))
+
+
+def pass_rates(results: list[Submission]) -> dict[str, tuple[float, ...]]:
+    """Per exercise: the shares of submissions that passed it, failed it, could not be graded
+    on it (error), and did not start it, in the order of ``RATE_STATUSES``."""
     rates = {}
     for ex_id in exercise_columns(results):
         statuses = [e.status for r in results for e in r.exercises if e.id == ex_id]
         if statuses:
-            rates[ex_id] = tuple(statuses.count(s) / len(statuses) for s in (
-                ExerciseStatus.PASSED, ExerciseStatus.ERROR, ExerciseStatus.NOT_STARTED))
+            rates[ex_id] = tuple(statuses.count(s) / len(statuses) for s, _, _ in RATE_STATUSES)
     return rates
 
 
-def pass_rate_plot(rates: dict[str, tuple[float, float, float]]) -> str:
+def pass_rate_plot(rates: dict[str, tuple[float, ...]]) -> str:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.6, 0.8 + 0.45 * max(1, len(rates))))
     ax = fig.add_subplot()
     names = list(rates)[::-1]
+    left = [0.0] * len(names)
+    for i, (_, label, colour) in enumerate(RATE_STATUSES):
+        share = [100 * rates[n][i] for n in names]
+        ax.barh(names, share, left=left, color=colour, label=label)
+        left = [a + b for a, b in zip(left, share)]
     passed = [100 * rates[n][0] for n in names]
-    broken = [100 * rates[n][1] for n in names]
-    untouched = [100 * rates[n][2] for n in names]
-    ax.barh(names, passed, color="tab:green", label="passed")
-    ax.barh(names, broken, left=passed, color="#a0166b", label="error")
-    ax.barh(names, untouched, left=[p + b for p, b in zip(passed, broken)], color="#cccccc",
-            label="not started")
     for y, p in enumerate(passed):
         ax.text(min(p + 1, 92), y, f"{p:.0f}%", va="center", fontsize=9)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of submissions")
-    ax.set_title("Exercises passed")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Exercises passed", pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(RATE_STATUSES), fontsize=8,
+              frameon=False)
     return _png(fig)
 
 
@@ -147,9 +155,9 @@ def render(results: list[Submission], *, limits: Limits | None = None) -> str:
         parts.append("</div>")
 
     parts.append("<h2>Exercises</h2>")
-    parts.append(_table(["exercise", "passed", "error", "not started"],
+    parts.append(_table(["exercise", *(label for _, label, _ in RATE_STATUSES)],
                         [[_e(k), *(f"{100 * x:.0f}%" for x in v)] for k, v in rates.items()],
-                        {1, 2, 3}))
+                        set(range(1, len(RATE_STATUSES) + 1))))
     parts.append("<h2>Checks failed most often</h2><p class='muted'>Among submissions that "
                  "attempted the function (not-started checks and modules that did not load are "
                  "left out).</p>")
