@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from . import exercises as registry
-from .commands import write_json
+from .files import write_json
 from .learner import Learner
 from .settings import KIT_ROOT, Settings
 from .timing import References, SpeedCase, measure

@@ -16,12 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from . import exercises as registry
+from .files import write_text
 from .results import ExerciseStatus, Submission
 
 HEAD = ("submission", "status", "score", "max_score")
@@ -71,25 +70,6 @@ def render_csv(results: list[Submission]) -> str:
         writer.writerow([r.submission, status, _pts(r.score), _pts(r.max_score),
                          *(_pts(by_id[c].score) if c in by_id else "" for c in columns), reason])
     return out.getvalue()
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (a reader, or a crash, never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write(path: Path, results: list[Submission]) -> None:

@@ -90,7 +90,7 @@ def run(*, submission: Path, results_path: Path, settings: Settings,
         exercises: Sequence[str] = (), visibility: str = "visible") -> dict:
     """Grade ``submission`` and write ``results_path``; always writes a document, even when the
     grader itself fails (the student then sees that the autograder, not their code, failed)."""
-    from .commands import write_json
+    from .files import write_json
     from .session import grade_submission
 
     start = time.monotonic()

@@ -45,7 +45,7 @@ def load_state(path: Path) -> dict[str, int]:
 
 def hint(*, exercise: str, settings: Settings, submission: Path | None = None,
          state_path: Path = STATE_PATH, stream: TextIO | None = None) -> int:
-    from .commands import write_json
+    from .files import write_json
 
     stream = stream or sys.stdout
     info = registry.select([exercise])[0]

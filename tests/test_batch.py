@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom import KINDS, make_class
+from classroom import make_class
 from grader import batch, gradebook
 from grader.batch import PAST_LIMIT, Entry, discover, fingerprint, parse_shard, shard
 from grader.results import Submission

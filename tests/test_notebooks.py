@@ -18,7 +18,6 @@ import pytest
 from grader import exercises as registry
 from grader import hints, notebooks
 from grader.notebook_check import NO_SUITE, history_notebook
-from grader.results import CheckStatus
 from grader.session import grade_submission
 from grader.settings import Settings
 from grader.watch import STOPPED

@@ -206,7 +206,7 @@ def test_expand_dims_rejects_axis_out_of_range(ex):
     for a, axis, name in ((C, 9, "c"), (C, -7, "c"), (M, 3, "m"), (M, -4, "m")):
         expect_raises(ValueError, ex.expand_dims, a, axis, call=f"expand_dims({name}, {axis})",
                       inputs={name: a}, mentions=(str(axis),),
-                      hint=f"valid axes run from -(a.ndim + 1) to a.ndim; say which axis is wrong")
+                      hint="valid axes run from -(a.ndim + 1) to a.ndim; say which axis is wrong")
 
 
 @pytest.mark.check(points=1, kind="constraint")
