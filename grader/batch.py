@@ -32,6 +32,7 @@ from typing import Sequence, TextIO
 
 from . import exercises as registry
 from . import gradebook, report
+from .files import write_json, write_text
 from .progress import Progress
 from .results import CheckStatus, Exercise, Submission
 from .sandbox import Limits, probe_env
@@ -210,7 +211,6 @@ def write_outputs(out: Path, results: list[Submission], *, settings: Settings | 
 def merge_outputs(dirs: list[Path], out: Path) -> tuple[list[Submission], list[str]]:
     """Copy every shard's results and feedback into ``out`` and write the combined gradebook and
     summary. Returns the results and the names found in more than one folder (last one wins)."""
-    from .commands import write_json
 
     merged: dict[str, tuple[Path, Submission]] = {}
     clashes = []
@@ -228,7 +228,7 @@ def merge_outputs(dirs: list[Path], out: Path) -> tuple[list[Submission], list[s
             continue
         feedback = path.parent.parent / "feedback" / f"{name}.md"
         text = feedback.read_text(encoding="utf-8") if feedback.exists() else report.markdown(result)
-        gradebook.write_text(out / "feedback" / f"{name}.md", text)
+        write_text(out / "feedback" / f"{name}.md", text)
         write_json(target, result.to_dict())
     results = [r for _, r in merged.values()]
     write_outputs(out, results)
@@ -415,9 +415,8 @@ def _kill(proc: "subprocess.Popen | _ForkedChild | None") -> None:
 
 def _write_result(out: Path, name: str, result: Submission) -> None:
     """Feedback first, then the result: the result file's presence means 'this one is done'."""
-    from .commands import write_json
 
-    gradebook.write_text(out / "feedback" / f"{name}.md", report.markdown(result))
+    write_text(out / "feedback" / f"{name}.md", report.markdown(result))
     write_json(out / "results" / f"{name}.json", result.to_dict())
 
 

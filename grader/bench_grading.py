@@ -367,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r["seconds"] = round(time.time() - started, 1)
     print_table(r)
     if args.json_path:
-        from .commands import write_json
+        from .files import write_json
 
         write_json(Path(args.json_path), r)
         print(f"\n  written to {args.json_path}")

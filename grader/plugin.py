@@ -14,6 +14,7 @@ Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,13 +127,20 @@ class Collector:
     def pytest_sessionfinish(self) -> None:
         self.references.close()
 
+    def start_references(self, selected: list[registry.ExerciseInfo]) -> None:
+        """Start the reference worker before pytest does anything, for the suites that ask for
+        ``speed`` (read from their text; ``pytest_collection_finish`` checks the collected tests)."""
+        self._start_references({e.id for e in selected if _SPEED_FIXTURE.search(e.suite.read_text())})
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Start the reference worker now, when a speed check will need it, so that it imports
         its libraries while the correctness checks run (``Learner.start``)."""
+        self._start_references({_exercise_id(item) for item in session.items
+                                if "speed" in getattr(item, "fixturenames", ())})
+
+    def _start_references(self, timed: set[str]) -> None:
         if not self.context.settings.timing:
             return
-        timed = {_exercise_id(item) for item in session.items
-                 if "speed" in getattr(item, "fixturenames", ())}
         timed &= self.context.learner.available   # a missing module never reaches the reference
         for ex_id in sorted(timed):
             reference = self.references.get(ex_id)
@@ -224,6 +232,9 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
     if isinstance(exc, WorkerTimeout):
         return TIMED_OUT.format(what=exc.what, seconds=exc.seconds)
     return str(exc)
+
+
+_SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
 
 
 def _exercise_id(item: Any) -> str:

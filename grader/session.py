@@ -67,10 +67,12 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
         # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
         # while pytest starts and collects the suites here.
         learner.start(preload=preload_for(selected, loaded.modules))
-        cuda = _cuda_available(selected, settings)   # imports torch here: after the start
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
-                          settings=settings, cuda_available=cuda)
+                          settings=settings)
         collector = Collector(context, selected)
+        collector.start_references(selected)   # the reference worker gets ready meanwhile too
+        # This imports torch here (for an exercise that uses it): after both workers started.
+        cuda = context.cuda_available = _cuda_available(selected, settings)
         args = [str(e.suite) for e in selected] + [
             "-c", str(SUITE_INI), "--rootdir", str(registry.SUITES_DIR), "-p", "no:cacheprovider",
             "-p", "no:terminal", "-p", "no:stepwise", "--capture=no", "--import-mode=importlib",
