@@ -66,6 +66,7 @@ def speed_cases() -> dict[str, SpeedCase]:
             continue
         spec = importlib.util.spec_from_file_location(f"_bench_suite_{info.id}", info.suite)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module   # dataclasses in a suite look their module up there
         spec.loader.exec_module(module)
         for name, case in getattr(module, "SPEED", {}).items():
             cases[f"{info.id}.{name}"] = case

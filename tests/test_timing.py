@@ -146,3 +146,12 @@ def test_expect_vectorized_in_a_worker(tmp_path):
     text = failed.value.feedback
     assert LOOP_FOUND.format(function="total", small="3 rows", large="12 rows") in text
     assert "mod.py line 5: `for row in a:` ran 4 times for 3 rows and 13 times for 12 rows" in text
+
+
+def test_the_stability_benchmark_finds_every_speed_target():
+    # `make bench` loads the suites by file; every suite, ex04's dataclasses included, must load.
+    from grader.bench_timing import speed_cases
+
+    assert set(speed_cases()) == {"ex03_matmul.matmul", "ex06_vectorize.pairwise_sq_dists",
+                                  "ex06_vectorize.softmax", "ex06_vectorize.normalize_channels",
+                                  "ex06_vectorize.knn_predict"}
