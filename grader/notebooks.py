@@ -72,10 +72,13 @@ def _grader_cell_failed(label, error, names):
 
 
 def _grader_never_defined(name, why):
-    def never_defined(*args, **kwargs):
-        raise RuntimeError(f"{{name}} was never defined: {{why}}")
-    never_defined.__name__ = name
-    return never_defined
+    # Compiled under a name outside the submission, so the report points at the failing cell,
+    # not at this generated stand-in.
+    scope = {{"message": f"{{name}} was never defined: {{why}}"}}
+    exec(compile("def stand_in(*args, **kwargs): raise RuntimeError(message)", "<grader>", "exec"),
+         scope)
+    scope["stand_in"].__name__ = name
+    return scope["stand_in"]
 
 
 def _grader_cell_errors():

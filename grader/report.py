@@ -83,17 +83,26 @@ def _exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
     for fn, checks in untouched.items():
         pts = sum(c.max_points for c in checks)
         lines.append(f"      - {fn}: not started ({len(checks)} checks, {_pts(pts)} points)")
-    for check in ex.checks:
-        if check.not_started or (check.status is CheckStatus.PASSED and not verbose):
-            continue
-        if check.status is CheckStatus.SKIPPED:
-            continue
-        lines.append(f"      {MARKS[check.status]} {check.id}  "
-                     f"[{check.status.value}, {_pts(check.points)}/{_pts(check.max_points)}]")
+    shown = [c for c in ex.checks if not c.not_started and c.status is not CheckStatus.SKIPPED
+             and (verbose or c.status is not CheckStatus.PASSED)]
+    # Checks that failed with the very same feedback (a function that is missing, say) are
+    # shown once, with the other checks' names after it.
+    same: "OrderedDict[tuple[str, str], list[Check]]" = OrderedDict()
+    for check in shown:
+        key = (check.status.value, check.feedback) if check.feedback else (check.id, "")
+        same.setdefault(key, []).append(check)
+    for group in same.values():
+        check = group[0]
+        points = sum(c.points for c in group), sum(c.max_points for c in group)
+        names = check.id if len(group) == 1 else f"{check.id} and {len(group) - 1} more"
+        lines.append(f"      {MARKS[check.status]} {names}  "
+                     f"[{check.status.value}, {_pts(points[0])}/{_pts(points[1])}]")
         body = check.feedback.splitlines()
         if len(body) > MAX_FEEDBACK_LINES:
             body = body[:MAX_FEEDBACK_LINES] + [f"[... {len(body) - MAX_FEEDBACK_LINES} more lines]"]
         lines += [f"          {line}" for line in body if line.strip()]
+        if len(group) > 1:
+            lines.append(f"          (the same for {', '.join(c.id for c in group[1:])})")
     lines += _skipped_lines(ex) and [f"      {line}" for line in _skipped_lines(ex)]
     return lines
 
