@@ -32,7 +32,7 @@ from typing import Sequence, TextIO
 
 from . import exercises as registry
 from . import gradebook, report
-from .files import write_json, write_text
+from .files import scratch_dir, sweep_stale_scratch, write_json, write_text
 from .progress import Progress
 from .results import CheckStatus, Exercise, Submission
 from .sandbox import Limits, probe_env
@@ -104,7 +104,7 @@ def shard(entries: list[Entry], k: int, n: int) -> list[Entry]:
 def fingerprint(path: Path, exercise_ids: Sequence[str]) -> str:
     """The submission's sha256 as its result records it (the loaded Python files), or, for a
     submission that cannot be loaded, ``raw:`` and the sha256 of its bytes."""
-    scratch = Path(tempfile.mkdtemp(prefix="grader-fp-"))
+    scratch = scratch_dir("fp-")
     try:
         return load_submission(path, scratch / "s", exercise_ids=list(exercise_ids)).sha256
     except Exception:
@@ -175,7 +175,8 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
     if todo:
         preload_for_children(selected)
     progress = Progress(len(entries), stream, resumed=resumed)
-    logs = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    sweep_stale_scratch()      # what an earlier batch killed mid-run (even kill -9) left behind
+    logs = scratch_dir("batch-")
     running: list[_Job] = []
     try:
         while todo or running:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import codec
+from .files import scratch_dir
 from .sandbox import Limits, bubblewrap, worker_command, worker_preexec
 
 RUNTIME_FILES = ("worker.py", "codec.py")
@@ -95,7 +96,7 @@ class Learner:
         self.threads = threads
         self.sandbox = sandbox
         self._own_scratch = scratch is None
-        self.scratch = Path(scratch) if scratch else Path(_mkdtemp())
+        self.scratch = Path(scratch) if scratch else scratch_dir()
         self.runtime = self.scratch / "runtime"
         self.runtime.mkdir(parents=True, exist_ok=True)
         for name in RUNTIME_FILES:
@@ -369,12 +370,6 @@ def _release(learner_ref: "weakref.ref[Learner]", hid: int, generation: int) -> 
     learner = learner_ref()
     if learner is not None and learner.generation == generation:
         learner._released.append(hid)
-
-
-def _mkdtemp() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="grader-")
 
 
 class _WorkerProcess:

@@ -10,11 +10,11 @@ prediction (wrong ones in red, with the true digit). Nothing here is graded.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import scratch_dir
 from .learner import Learner, LearnerError, LearnerRaised
 from .settings import KIT_ROOT, Settings
 from .submission import SubmissionError, load_submission
@@ -60,7 +60,7 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
     out = Path(out) if out else KIT_ROOT / DEFAULT_OUT
     if n < 1:
         raise ValueError("n must be at least 1")
-    scratch = Path(tempfile.mkdtemp(prefix="grader-predictions-"))
+    scratch = scratch_dir("predictions-")
     try:
         try:
             loaded = load_submission(submission, scratch / "submission", exercise_ids=[MODULE])

@@ -6,7 +6,6 @@ import hashlib
 import importlib.metadata
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +13,7 @@ import pytest
 
 from . import __version__
 from . import exercises as registry
+from .files import scratch_dir
 from .learner import Learner
 from .plugin import Collector, Context
 from .predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
@@ -35,7 +35,7 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
     settings = settings or Settings()
     selected = registry.select(list(exercises) if exercises else None)
     ids = [e.id for e in selected]
-    scratch = Path(tempfile.mkdtemp(prefix="grader-"))
+    scratch = scratch_dir()
     try:
         error = None
         try:

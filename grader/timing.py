@@ -36,7 +36,6 @@ import contextlib
 import math
 import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ import numpy as np
 
 from . import diagnose
 from . import exercises as registry
+from .files import scratch_dir
 from .learner import Learner, WorkerTimeout
 from .results import Timing
 from .settings import KIT_ROOT
@@ -176,7 +176,7 @@ class References:
         if not (self.solutions / f"{module}.py").exists():
             return None
         if self._learner is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="grader-reference-"))
+            self._dir = scratch_dir("reference-")
             folder = self._dir / "reference"
             folder.mkdir()
             modules = []

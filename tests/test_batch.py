@@ -250,3 +250,22 @@ def test_timing_lock_is_a_no_op_outside_a_batch(monkeypatch):
     monkeypatch.delenv(LOCK_ENV, raising=False)
     with exclusive_timing() as waited:
         assert waited == 0.0
+
+
+def test_scratch_folders_of_dead_processes_are_swept(tmp_path):
+    from grader.files import scratch_dir, sweep_stale_scratch
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f"grader-{dead}-batch-abc"
+    (stale / "cwd-0").mkdir(parents=True)
+    mine = scratch_dir()
+    try:
+        live = tmp_path / mine.name
+        live.mkdir()
+        unrelated = tmp_path / "grader-notes"
+        unrelated.mkdir()
+        assert sweep_stale_scratch(tmp_path) == 1
+        assert not stale.exists() and live.exists() and unrelated.exists()
+    finally:
+        mine.rmdir()
