@@ -96,7 +96,7 @@ class Worker:
         return obj
 
     def call(self, fn, args: list, kwargs: dict, probe: list[str]) -> tuple[object, dict]:
-        tracer = Tracer(args) if "trace" in probe else None
+        tracer = Tracer() if "trace" in probe else None
         lines = LineCounter(self.submission_dir) if "lines" in probe else None
         if lines is not None:
             fn = lines.wrap(fn)
@@ -142,12 +142,12 @@ class Worker:
 
     def learner_traceback(self, exc: BaseException) -> str:
         """The traceback cut down to the learner's own files, with paths relative to them."""
-        # Only absolute paths: "<frozen importlib._bootstrap>" would resolve against the cwd,
-        # which is the submission folder.
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.isabs(f.filename)
-                  and os.path.realpath(f.filename).startswith(self.submission_dir + os.sep)]
-        for f in frames:
-            f.filename = os.path.relpath(os.path.realpath(f.filename), self.submission_dir)
+        frames = []
+        for f in traceback.extract_tb(exc.__traceback__):
+            rel = learner_path(f.filename, self.submission_dir)
+            if rel is not None:
+                f.filename = rel
+                frames.append(f)
         lines = traceback.format_list(frames)
         return "".join(lines)
 
@@ -166,6 +166,16 @@ def shares_memory(value: object, args: list) -> list[bool | None]:
         else:
             out.append(None)
     return out
+
+
+def learner_path(filename: str, root: str) -> str | None:
+    """``filename`` relative to the submission folder ``root``, or None when it is not a file
+    of the learner's. Only absolute paths count: "<frozen importlib._bootstrap>" would
+    otherwise resolve against the working directory, which is the submission folder."""
+    if not os.path.isabs(filename):
+        return None
+    real = os.path.realpath(filename)
+    return os.path.relpath(real, root) if real.startswith(root + os.sep) else None
 
 
 def array_meta(value: object) -> dict | None:
@@ -193,15 +203,13 @@ class LineCounter:
     """
 
     def __init__(self, root: str) -> None:
-        self.root = root + os.sep
+        self.root = root
         self.counts: dict[str, int] = {}
         self._files: dict[str, str | None] = {}
 
     def _relative(self, filename: str) -> str | None:
         if filename not in self._files:
-            real = os.path.realpath(filename)
-            self._files[filename] = (os.path.relpath(real, self.root)
-                                     if real.startswith(self.root) else None)
+            self._files[filename] = learner_path(filename, self.root)
         return self._files[filename]
 
     def wrap(self, fn):
@@ -237,7 +245,7 @@ class Tracer:
     ``np.asarray`` first escapes the NumPy half, which is why the scan decides first.
     """
 
-    def __init__(self, args: list) -> None:
+    def __init__(self) -> None:
         self.numpy: dict[str, int] = {}
         self.torch: dict[str, int] = {}
         self.mode = None
