@@ -62,3 +62,11 @@ def select(ids: list[str] | tuple[str, ...] | None) -> list[ExerciseInfo]:
         if match[0] not in chosen:
             chosen.append(match[0])
     return chosen
+
+
+def preload_for(selected: list[ExerciseInfo], present: set[str] | tuple[str, ...] | list[str]
+                ) -> list[str]:
+    """The libraries a worker for these exercises imports ahead of time: NumPy always, PyTorch
+    when one of the ``present`` exercises uses it."""
+    torch = any(e.uses_torch and e.id in present for e in selected)
+    return ["numpy", "torch"] if torch else ["numpy"]

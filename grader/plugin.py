@@ -145,8 +145,7 @@ class Collector:
         for ex_id in sorted(timed):
             reference = self.references.get(ex_id)
             if reference is not None:
-                torch = any(registry.BY_ID[e].uses_torch for e in timed)
-                reference.start(preload=["numpy", "torch"] if torch else ["numpy"])
+                reference.start(preload=registry.preload_for(list(registry.EXERCISES), timed))
                 return
 
     # -- collecting outcomes -----------------------------------------------------------------
