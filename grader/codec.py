@@ -65,11 +65,16 @@ class View:
     @property
     def array(self) -> Any:
         """The view itself, on this side (what an oracle should be given)."""
-        view = self.base[self.index]
-        return view if self.axes is None else view.transpose(self.axes)
+        return _take_view(self.base, self.index, self.axes)
 
     def __repr__(self) -> str:
         return f"View(shape={self.array.shape}, index={self.index!r}, axes={self.axes!r})"
+
+
+def _take_view(base: Any, index: tuple, axes: Any) -> Any:
+    """``base[index]``, transposed by ``axes`` when given: a view, never a copy."""
+    view = base[index]
+    return view if axes is None else view.transpose(axes)
 
 
 def _encode_index(item: Any) -> Any:
@@ -250,8 +255,7 @@ class Decoder:
         index = tuple(_decode_index(i) for i in tree.get("index", []))
         axes = tree.get("axes")
         try:
-            view = base[index]
-            return view if axes is None else view.transpose([int(a) for a in axes])
+            return _take_view(base, index, None if axes is None else [int(a) for a in axes])
         except (IndexError, ValueError, TypeError) as exc:
             raise CodecError(f"malformed view: {exc}") from None
 

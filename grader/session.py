@@ -17,7 +17,7 @@ from .files import scratch_dir
 from .learner import Learner
 from .plugin import Collector, Context
 from .predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
-from .results import CheckStatus, Submission
+from .results import Submission
 from .sandbox import sandbox_note
 from .settings import Settings
 from .submission import LoadedSubmission, SubmissionError, load_submission, submission_name
@@ -49,11 +49,7 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
         result = _run_suites(loaded, selected, settings, scratch)
         result.submission = name or loaded.name
         if error is not None:
-            result.error = error
-            for ex in result.exercises:
-                ex.error = error
-                for check in ex.checks:
-                    check.status, check.points, check.feedback = CheckStatus.ERROR, 0.0, error
+            result.mark_error(error)
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -66,7 +62,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                  sandbox=settings.sandbox) as learner:
         # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
         # while pytest starts and collects the suites here.
-        learner.start(preload=preload_for(selected, loaded.modules))
+        learner.start(preload=registry.preload_for(selected, loaded.modules))
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
                           settings=settings)
         collector = Collector(context, selected)
@@ -95,13 +91,6 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                           exercises=[collector.exercises[e.id] for e in selected],
                           environment=environment(settings, selected, loaded, cuda),
                           notes=[n for n in notes if n])
-
-
-def preload_for(selected: list[registry.ExerciseInfo], present: set[str] | Sequence[str]) -> list[str]:
-    """The libraries a worker for these exercises imports ahead of time: NumPy always, PyTorch
-    when an exercise of the submission uses it."""
-    torch = any(e.uses_torch and e.id in present for e in selected)
-    return ["numpy", "torch"] if torch else ["numpy"]
 
 
 def _cuda_available(selected: list[registry.ExerciseInfo], settings: Settings) -> bool:
