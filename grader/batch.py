@@ -34,7 +34,7 @@ from . import exercises as registry
 from . import gradebook, report
 from .files import scratch_dir, sweep_stale_scratch, write_json, write_text
 from .progress import Progress
-from .results import CheckStatus, Exercise, Submission
+from .results import Exercise, Submission
 from .sandbox import Limits, probe_env
 from .session import grade_submission, suites_digest
 from .settings import Settings
@@ -416,7 +416,6 @@ def _kill(proc: "subprocess.Popen | _ForkedChild | None") -> None:
 
 def _write_result(out: Path, name: str, result: Submission) -> None:
     """Feedback first, then the result: the result file's presence means 'this one is done'."""
-
     write_text(out / "feedback" / f"{name}.md", report.markdown(result))
     write_json(out / "results" / f"{name}.json", result.to_dict())
 
@@ -429,17 +428,6 @@ def settings_to_dict(settings: Settings) -> dict:
 def settings_from_dict(d: dict) -> Settings:
     d = dict(d)
     return Settings(**{k: v for k, v in d.items() if k != "limits"}, limits=Limits(**d["limits"]))
-
-
-def mark_error(result: Submission, reason: str) -> Submission:
-    """Every check of ``result`` becomes an error with ``reason`` (no points)."""
-    result.error = reason
-    for ex in result.exercises:
-        ex.error = reason
-        for check in ex.checks:
-            check.status, check.points, check.feedback = CheckStatus.ERROR, 0.0, reason
-            check.not_started, check.timing = False, None
-    return result
 
 
 def child_main(argv: Sequence[str]) -> int:
@@ -466,7 +454,7 @@ def child_main(argv: Sequence[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="grader-empty-") as empty:
             result = grade_submission(submission=Path(empty), exercises=args.exercises,
                                       settings=settings, name=args.name)
-        mark_error(result, args.fail_reason)
+        result.mark_error(args.fail_reason)
         elapsed = args.elapsed
     result.environment.update(submission_sha256=args.sha, submission_file=args.submission.name,
                               elapsed_s=round(elapsed, 3))

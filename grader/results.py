@@ -140,6 +140,16 @@ class Submission:
     def all_passed(self) -> bool:
         return self.error is None and all(e.status is ExerciseStatus.PASSED for e in self.exercises)
 
+    def mark_error(self, reason: str) -> "Submission":
+        """The submission could not be graded: every check becomes an error with ``reason``."""
+        self.error = reason
+        for ex in self.exercises:
+            ex.error = reason
+            for check in ex.checks:
+                check.status, check.points, check.feedback = CheckStatus.ERROR, 0.0, reason
+                check.not_started, check.timing = False, None
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"schema": SCHEMA, "submission": self.submission,
                              "score": self.score, "max_score": self.max_score,
