@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
 
 notebooks: $(STAMP)
-	$(PY) -m grader.notebooks
+	$(PY) -m grader.engine.notebook_source
 
 watch: $(STAMP)
 	$(PY) -m grader watch $(EX) $(ARGS)
@@ -48,7 +48,7 @@ batch: $(STAMP)
 gradescope: $(STAMP)
 	$(PY) -m grader gradescope --build-zip autograder.zip
 
-# Benchmarks. First grading speed (grader/bench_grading.py: `grader grade` whole kit and per
+# Benchmarks. First grading speed (bench/grading.py: `grader grade` whole kit and per
 # exercise, worker starts, batch throughput, otter comparison when /tmp/otter-venv exists;
 # BENCH_ARGS=--quick for a short run) -> table + bench-results/grading.json. Then timing
 # stability: every speed target, solutions vs bench/anti/ loops, TIMING_REPS times each with
@@ -58,8 +58,8 @@ RUNS ?= $(TIMING_REPS)
 BUSY ?= 2
 BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m grader.bench_grading --json bench-results/grading.json $(BENCH_ARGS)
-	$(PY) -m grader.bench_timing --runs $(RUNS) --busy $(BUSY) --json bench-results/timing.json
+	$(PY) -m bench.grading --json bench-results/grading.json $(BENCH_ARGS)
+	$(PY) -m bench.timing --runs $(RUNS) --busy $(BUSY) --json bench-results/timing.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from grader.paths import DATA_DIR
+
 DATA_DIR_ENV = "GRADER_DATA_DIR"
 EMBEDDED_FILE = "mnist_5k.npz"
 SOURCES = ("embedded", "full")
@@ -58,7 +60,7 @@ def data_dir() -> Path:
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override)
-    kit = Path(__file__).resolve().parents[1] / "data"
+    kit = DATA_DIR
     installed = Path(sys.prefix) / "share" / "linalg-kit" / "data"
     return installed if not (kit / EMBEDDED_FILE).is_file() and installed.is_dir() else kit
 

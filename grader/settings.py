@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .sandbox import Limits
-
-KIT_ROOT = Path(__file__).resolve().parent.parent
+from grader.isolation.launch import Limits
+from grader.paths import KIT_ROOT
 
 
 class SettingsError(ValueError):

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from classroom import make_class
-from grader import batch, gradebook
-from grader.batch import PAST_LIMIT, Entry, discover, fingerprint, parse_shard, shard
+from grader.instructor import batch
+from grader.report import gradebook
+from grader.instructor.batch import PAST_LIMIT, Entry, discover, fingerprint, parse_shard, shard
 from grader.results import Submission
-from grader.timing_lock import LOCK_ENV, exclusive_timing
+from grader.engine.timing_lock import LOCK_ENV, exclusive_timing
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSION_LIMIT = 12
@@ -141,7 +142,7 @@ def _children_of(out: Path) -> list[int]:
                 cmd = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"grader.batch" in cmd and str(out).encode() in cmd:
+            if b"grader.instructor.batch" in cmd and str(out).encode() in cmd:
                 found.append(int(proc.name))
     return found
 
@@ -235,7 +236,7 @@ def test_a_changed_submission_is_graded_again(tmp_path):
 def test_timing_lock_makes_a_second_measurement_wait(tmp_path):
     lock = tmp_path / "timing.lock"
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]);"
-            "from grader.timing_lock import exclusive_timing\n"
+            "from grader.engine.timing_lock import exclusive_timing\n"
             "with exclusive_timing() as waited: print(round(waited, 2))")
     with exclusive_timing(lock) as waited:
         assert waited < 0.5

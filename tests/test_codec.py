@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader import codec
-
-
+from grader.isolation import codec
 def round_trip(value, **decoder_options):
     enc = codec.Encoder()
     tree = enc.encode(value)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import codec
-from grader.learner import Learner
+from grader.isolation import codec
+from grader.isolation.client import Learner
 
 LEARNER = '''
 import numpy as np

@@ -1,4 +1,4 @@
-"""Tests for grader.constraints: the static scanner behind the "without ..." rules."""
+"""Tests for grader.checks.constraints: the static scanner behind the "without ..." rules."""
 
 import dataclasses
 import textwrap
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.constraints import (
+from grader.checks.constraints import (
     ALIAS_OF,
     BROADCAST_HELPERS,
     CDIST,

@@ -16,7 +16,7 @@ import torch
 
 from grader import data
 from grader.data import FALLBACK_MESSAGE, MnistSplit, load_mnist, split_indices
-from grader.plots import save_prediction_grid
+from grader.report.plots import save_prediction_grid
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.diagnose import compare_arrays, compare_number, describe, show
+from grader.checks.diagnose import compare_arrays, compare_number, describe, show
 
 
 def test_matching_arrays_pass():

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.session import grade_submission
+from grader.engine.session import grade_submission
 from grader.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from classroom import WRONG_DOT
-from grader import gradescope
+from grader.instructor import gradescope
 from grader.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,7 +97,7 @@ def test_autograder_zip_holds_the_scripts_at_its_root_and_the_kit(autograder):
     _, names, modes, _ = autograder
     assert {"setup.sh", "run_autograder"} <= set(names)
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
-    for needed in ("grader/session.py", "grader/suites/test_ex01_vectors.py",
+    for needed in ("grader/engine/session.py", "grader/suites/test_ex01_vectors.py",
                    "grader/suites/pytest.ini", "pyproject.toml", "constraints.txt"):
         assert needed in names
     assert "solutions/ex01_vectors.py" in names          # the speed checks' reference
@@ -125,12 +125,12 @@ def test_run_autograder_writes_valid_results_for_the_submission(autograder):
 
 
 def test_a_grader_failure_still_writes_results(tmp_path, monkeypatch):
-    import grader.session
+    import grader.engine.session
 
     def broken(**_):
         raise RuntimeError("suites missing")
 
-    monkeypatch.setattr(grader.session, "grade_submission", broken)
+    monkeypatch.setattr(grader.engine.session, "grade_submission", broken)
     out = tmp_path / "results.json"
     doc = gradescope.run(submission=tmp_path, results_path=out, settings=Settings(timing=False))
     assert json.loads(out.read_text()) == doc

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.learner import Learner
-from grader.sandbox import Limits, bubblewrap, sandbox_note
-from grader.session import grade_submission
+from grader.isolation.client import Learner
+from grader.isolation.launch import Limits, bubblewrap, sandbox_note
+from grader.engine.session import grade_submission
 from grader.settings import Settings
 
 KIT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def test_unsandboxed_grading_still_works_and_says_so() -> None:
 
 
 def test_the_note_tells_the_truth_about_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader.sandbox as sandbox
+    import grader.isolation.launch as sandbox
 
     monkeypatch.setattr(sandbox, "_PROBE", (None, "bwrap not installed"))
     assert sandbox.sandbox_note(True) == ("sandbox: none — bwrap not installed; learner code ran "
@@ -148,7 +148,7 @@ def test_the_note_tells_the_truth_about_the_sandbox(monkeypatch: pytest.MonkeyPa
 def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import grader.sandbox as sandbox
+    import grader.isolation.launch as sandbox
 
     monkeypatch.setattr(sandbox, "_PROBE", ("/usr/bin/bwrap", "bubblewrap"))
     env = sandbox.probe_env()

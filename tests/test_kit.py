@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import exercises as registry
+from grader import registry
 from grader.results import CheckStatus, ExerciseStatus
-from grader.session import grade_submission
+from grader.engine.session import grade_submission
 from grader.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.learner import (ImportFailed, Learner, LearnerRaised, ModuleMissing, NotStarted,
+from grader.isolation.client import (ImportFailed, Learner, LearnerRaised, ModuleMissing, NotStarted,
                             RemoteObject, WorkerDied, WorkerTimeout)
-from grader.sandbox import Limits
+from grader.isolation.launch import Limits
 
 TOOLS = '''
 import os

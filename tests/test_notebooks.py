@@ -15,12 +15,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import exercises as registry
-from grader import hints, notebooks
-from grader.notebook_check import NO_SUITE, history_notebook
-from grader.session import grade_submission
+from grader import registry
+from grader.practice import hints
+from grader.engine import notebook_source as notebooks
+from grader.practice.notebook_check import NO_SUITE, history_notebook
+from grader.engine.session import grade_submission
 from grader.settings import Settings
-from grader.watch import STOPPED
+from grader.practice.watch import STOPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 STUBS = notebooks.exercises_with_stubs()
@@ -214,7 +215,7 @@ def test_watch_regrades_on_save_and_stops_cleanly_on_ctrl_c(tmp_path):
     (tmp_path / "exercises").mkdir()
     target = tmp_path / "exercises" / "ex01_vectors.py"
     target.write_text((ROOT / "exercises" / "ex01_vectors.py").read_text())
-    code = ("import sys; from pathlib import Path; from grader.watch import watch; "
+    code = ("import sys; from pathlib import Path; from grader.practice.watch import watch; "
             "from grader.settings import Settings; "
             f"sys.exit(watch(exercise='ex01', settings=Settings(timing=False), root=Path({str(tmp_path)!r})))")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,

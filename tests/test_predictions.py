@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
-from grader.learner import Learner
-from grader.predictions import PredictionsError, show_predictions
+from grader.isolation.client import Learner
+from grader.practice.predictions import PredictionsError, show_predictions
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

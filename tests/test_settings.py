@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import Limits
+from grader.isolation.launch import Limits
 from grader.settings import Settings, SettingsError, resolve
 
 
@@ -99,7 +99,7 @@ def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
 def test_the_kits_own_pyproject_resolves():
     import tomllib
 
-    from grader.settings import KIT_ROOT
+    from grader.paths import KIT_ROOT
 
     table = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["grader"]
     got = resolve({}, env={})

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import timing
-from grader.expect import CheckFailed
-from grader.learner import Learner
-from grader.timing import SpeedCase, Verdict, decided, measure
-from grader.vectorized import LOOP_FOUND, describe, expect_vectorized, grown_lines
+from grader.engine import timing
+from grader.checks.expect import CheckFailed
+from grader.isolation.client import Learner
+from grader.engine.timing import SpeedCase, Verdict, decided, measure
+from grader.checks.vectorized import LOOP_FOUND, describe, expect_vectorized, grown_lines
 
 REFERENCE = """
 import numpy as np
@@ -150,7 +150,7 @@ def test_expect_vectorized_in_a_worker(tmp_path):
 
 def test_the_stability_benchmark_finds_every_speed_target():
     # `make bench` loads the suites by file; every suite, ex04's dataclasses included, must load.
-    from grader.bench_timing import speed_cases
+    from bench.timing import speed_cases
 
     assert set(speed_cases()) == {"ex03_matmul.matmul", "ex06_vectorize.pairwise_sq_dists",
                                   "ex06_vectorize.softmax", "ex06_vectorize.normalize_channels",

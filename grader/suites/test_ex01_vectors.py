@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from grader.constraints import LINALG_NORM, MATMUL_FAMILY
-from grader.expect import (MATMUL_RUNTIME, expect, expect_array, expect_number, expect_raises,
+from grader.checks.constraints import LINALG_NORM, MATMUL_FAMILY
+from grader.checks.expect import (MATMUL_RUNTIME, expect, expect_array, expect_number, expect_raises,
                            expect_without)
 
 pytestmark = pytest.mark.exercise("ex01_vectors")

@@ -5,9 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.codec import View
-from grader.constraints import BROADCAST_HELPERS, EXPAND_DIMS, TILE_REPEAT
-from grader.expect import (expect, expect_array, expect_equal, expect_raises, expect_without,
+from grader.isolation.codec import View
+from grader.checks.constraints import BROADCAST_HELPERS, EXPAND_DIMS, TILE_REPEAT
+from grader.checks.expect import (expect, expect_array, expect_equal, expect_raises, expect_without,
                            fail, result_of)
 
 pytestmark = pytest.mark.exercise("ex02_broadcasting")

@@ -10,10 +10,10 @@ function that returns nothing useful earns no constraint points either.
 import numpy as np
 import pytest
 
-from grader.constraints import MATMUL_FAMILY
-from grader.expect import (MATMUL_RUNTIME, expect_array, expect_raises, expect_without)
-from grader.timing import SpeedCase
-from grader.vectorized import expect_vectorized
+from grader.checks.constraints import MATMUL_FAMILY
+from grader.checks.expect import (MATMUL_RUNTIME, expect_array, expect_raises, expect_without)
+from grader.engine.timing import SpeedCase
+from grader.checks.vectorized import expect_vectorized
 
 pytestmark = pytest.mark.exercise("ex03_matmul")
 

@@ -30,10 +30,10 @@ import numpy as np
 import pytest
 import torch
 
-from grader.constraints import LINEAR
+from grader.checks.constraints import LINEAR
 from grader.data import load_mnist
-from grader.expect import CheckFailed, expect, expect_array, expect_without, fail, result_of
-from grader.learner import LearnerError, LearnerRaised, NotStarted, RemoteObject
+from grader.checks.expect import CheckFailed, expect, expect_array, expect_without, fail, result_of
+from grader.isolation.client import LearnerError, LearnerRaised, NotStarted, RemoteObject
 
 pytestmark = pytest.mark.exercise("ex04_simple_mnist")
 

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import torch
 
-from grader.constraints import CDIST, SOFTMAX
-from grader.expect import expect, expect_array, expect_raises, expect_without
-from grader.timing import SpeedCase
-from grader.vectorized import expect_vectorized
+from grader.checks.constraints import CDIST, SOFTMAX
+from grader.checks.expect import expect, expect_array, expect_raises, expect_without
+from grader.engine.timing import SpeedCase
+from grader.checks.vectorized import expect_vectorized
 
 pytestmark = pytest.mark.exercise("ex06_vectorize")
 MODULE = "ex06_vectorize"

@@ -53,7 +53,7 @@ def load_submission(path: Path, dest: Path, *, exercise_ids: list[str] | tuple[s
             for f in inner.glob("*.py"):
                 shutil.move(str(f), dest / f.name)
     elif path.suffix.lower() == ".ipynb":
-        from .notebooks import extract_notebook  # notebooks land with their own module
+        from grader.engine.notebook_source import extract_notebook  # notebooks land with their own module
 
         notes += extract_notebook(path, dest, exercise_ids=exercise_ids)
     elif path.suffix.lower() == ".py":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .expect import CheckFailed
+from grader.checks.expect import CheckFailed
 
 LOOP_FOUND = ("{function}: a Python loop runs once per row or sample (no noise here: the grader "
               "counted how often each line ran, on inputs of {small} and of {large})")

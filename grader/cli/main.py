@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, commands
-from .exercises import UnknownExercise
-from .settings import PARSERS, SettingsError, resolve
+from grader import __version__
+from grader.cli import commands
+from grader.registry import UnknownExercise
+from grader.settings import PARSERS, SettingsError, resolve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,15 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.batch(submissions=args.submissions, out=args.out, exercises=args.exercises,
                                   settings=settings, force=args.force, shard=args.shard)
         if args.command == "watch":
-            from .watch import watch
+            from grader.practice.watch import watch
 
             return watch(exercise=args.exercise, settings=settings)
         if args.command == "hint":
-            from .hints import hint
+            from grader.practice.hints import hint
 
             return hint(exercise=args.exercise, submission=args.submission, settings=settings)
         if args.command == "show-predictions":
-            from .predictions import PredictionsError, show_predictions
+            from grader.practice.predictions import PredictionsError, show_predictions
 
             try:
                 shown = show_predictions(submission=args.submission, out=args.out, n=args.n,

@@ -7,7 +7,7 @@ while ``--busy N`` processes burn CPU. It prints a table of pass rates and the s
 ratios and writes every verdict to a JSON file. Exit status 0 when every verdict went the way
 it should, 1 otherwise.
 
-    python -m grader.bench_timing --runs 20 --busy 2 --json bench-results/timing.json
+    python -m bench.timing --runs 20 --busy 2 --json bench-results/timing.json
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from typing import Sequence
 
 import numpy as np
 
-from . import exercises as registry
-from .files import write_json
-from .learner import Learner
-from .settings import KIT_ROOT, Settings
-from .timing import References, SpeedCase, measure
+from grader import registry
+from grader.files import write_json
+from grader.isolation.client import Learner
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
+from grader.engine.timing import References, SpeedCase, measure
 
 SUBMISSIONS = (("solutions", KIT_ROOT / "solutions", True), ("loops", KIT_ROOT / "bench" / "anti", False))
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "timing.json"
@@ -131,7 +132,7 @@ def print_table(rows: list[Row], *, runs: int, busy: int, targets: dict[str, flo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.bench_timing", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.timing", description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=20, help="verdicts per speed target and learner (20)")
     p.add_argument("--busy", type=int, default=0, help="CPU-burning background processes (0)")
     p.add_argument("--json", dest="json_path", type=Path, default=DEFAULT_JSON)

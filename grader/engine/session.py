@@ -11,16 +11,16 @@ from typing import Sequence
 
 import pytest
 
-from . import __version__
-from . import exercises as registry
-from .files import scratch_dir
-from .learner import Learner
-from .plugin import Collector, Context
-from .predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
-from .results import Submission
-from .sandbox import sandbox_note
-from .settings import Settings
-from .submission import LoadedSubmission, SubmissionError, load_submission, submission_name
+from grader import __version__
+from grader import registry
+from grader.files import scratch_dir
+from grader.isolation.client import Learner
+from grader.engine.plugin import Collector, Context
+from grader.practice.predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
+from grader.results import Submission
+from grader.isolation.launch import sandbox_note
+from grader.settings import Settings
+from grader.engine.submission import LoadedSubmission, SubmissionError, load_submission, submission_name
 
 SUITE_INI = registry.SUITES_DIR / "pytest.ini"
 
@@ -83,7 +83,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
         if ex04 is not None and ex04.status.value in ("passed", "failed"):   # started, loadable
             notes.append(PREDICTIONS_NOTE)
         if loaded.source.suffix.lower() == ".ipynb":  # cells that raised, named for the learner
-            from .notebooks import cell_errors
+            from grader.engine.notebook_source import cell_errors
 
             notes += cell_errors(learner, loaded.modules & {e.id for e in selected},
                                  notebook=loaded.source.name)

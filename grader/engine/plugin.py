@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from . import exercises as registry
-from .expect import CheckFailed, LearnerSource
-from .learner import (ImportFailed, Learner, LearnerError, LearnerRaised, ModuleMissing,
+from grader import registry
+from grader.checks.expect import CheckFailed, LearnerSource
+from grader.isolation.client import (ImportFailed, Learner, LearnerError, LearnerRaised, ModuleMissing,
                       NotStarted, WorkerDied, WorkerTimeout)
-from .results import Check, CheckKind, CheckStatus, Exercise, Timing
-from .timing import References, SpeedCheck
+from grader.results import Check, CheckKind, CheckStatus, Exercise, Timing
+from grader.engine.timing import References, SpeedCheck
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
 MISSING = "not started: {file} is not in the submission"

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from . import exercises as registry
-from . import report
-from .session import GraderError, grade_submission
-from .settings import KIT_ROOT, Settings
+from grader import registry
+from grader import report
+from grader.engine.session import GraderError, grade_submission
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
 
 POLL_S = 0.2
 CLEAR = "\033[2J\033[H"

@@ -1,6 +1,6 @@
 """Grade a class: every submission in its own grading process, in parallel, resumable.
 
-Each submission is graded by a child process (``python -m grader.batch ...``, see
+Each submission is graded by a child process (``python -m grader.instructor.batch ...``, see
 ``child_main``) that runs ``grade_submission`` and writes ``results/<name>.json`` and
 ``feedback/<name>.md`` atomically the moment it is done. The parent only schedules children,
 enforces the per-submission time limit (killing the child's process group; its workers die
@@ -30,16 +30,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import exercises as registry
-from . import gradebook, report
-from .files import scratch_dir, sweep_stale_scratch, write_json, write_text
-from .progress import Progress
-from .results import Exercise, Submission
-from .sandbox import Limits, probe_env
-from .session import grade_submission, suites_digest
-from .settings import Settings
-from .submission import load_submission, submission_name
-from .timing_lock import LOCK_ENV
+from grader import registry
+from grader.report import gradebook
+from grader import report
+from grader.files import scratch_dir, sweep_stale_scratch, write_json, write_text
+from grader.report.progress import Progress
+from grader.results import Exercise, Submission
+from grader.isolation.launch import Limits, probe_env
+from grader.engine.session import grade_submission, suites_digest
+from grader.settings import Settings
+from grader.engine.submission import load_submission, submission_name
+from grader.engine.timing_lock import LOCK_ENV
 
 SKIPPED_NAMES = ("__MACOSX", "__pycache__")
 PAST_LIMIT = "ran past the per-submission limit of {limit:g} s"
@@ -203,7 +204,7 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
 
 def write_outputs(out: Path, results: list[Submission], *, settings: Settings | None = None) -> None:
     """The gradebook and the class summary, each written whole or not at all."""
-    from . import summary   # matplotlib loads only here
+    from grader.report import summary   # matplotlib loads only here
 
     gradebook.write(out / "gradebook.csv", results)
     summary.write(out / "summary.html", results, limits=(settings.limits if settings else None))
@@ -250,7 +251,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path) -> None:
-    cmd = [sys.executable, "-m", "grader.batch", "--submission", str(job.entry.path.resolve()),
+    cmd = [sys.executable, "-m", "grader.instructor.batch", "--submission", str(job.entry.path.resolve()),
            "--name", job.entry.name, "--out", str(out.resolve()), "--sha", job.sha,
            "--settings", json.dumps(settings_to_dict(settings)), "--exercises", *ids]
     if job.fail_reason is not None:
@@ -278,7 +279,7 @@ def _fork_children() -> bool:
     """Children are forked from this process (which has the grader, pytest, NumPy and, when
     needed, PyTorch loaded: ``preload_for_children``) instead of started as new interpreters,
     which saves each submission an interpreter start and those imports. ``GRADER_BATCH_FORK=0``
-    starts them as ``python -m grader.batch`` processes instead."""
+    starts them as ``python -m grader.instructor.batch`` processes instead."""
     return hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0"
 
 
@@ -306,7 +307,7 @@ class _ForkedChild:
             code = 1
             try:
                 os.setsid()
-                from .sandbox import die_with_parent
+                from grader.isolation.launch import die_with_parent
 
                 die_with_parent(parent)
                 fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -354,7 +355,7 @@ class _ForkedChild:
 
 
 def _die_with_batch(parent: int):
-    from .sandbox import die_with_parent
+    from grader.isolation.launch import die_with_parent
 
     return lambda: die_with_parent(parent)
 
@@ -433,7 +434,7 @@ def settings_from_dict(d: dict) -> Settings:
 def child_main(argv: Sequence[str]) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m grader.batch")
+    p = argparse.ArgumentParser(prog="python -m grader.instructor.batch")
     p.add_argument("--submission", type=Path, required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--out", type=Path, required=True)

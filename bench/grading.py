@@ -15,7 +15,7 @@ What a learner waits for and what a class costs, measured on this machine:
 It prints a table and writes everything, with the machine described (cores, CPU model,
 versions, sandbox, load average at the start), to ``bench-results/grading.json``.
 
-    python -m grader.bench_grading [--repeats 3] [--batch-n 20] [--quick] [--no-otter]
+    python -m bench.grading [--repeats 3] [--batch-n 20] [--quick] [--no-otter]
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import exercises as registry
-from .settings import KIT_ROOT
+from grader import registry
+from grader.paths import KIT_ROOT
 
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "grading.json"
 SOLUTIONS = KIT_ROOT / "solutions"
@@ -45,7 +45,7 @@ GOALS = {"grade_all_s": 5.0, "grade_one_s": 2.0, "batch_per_min": 60.0}
 def machine() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .sandbox import bubblewrap
+    from grader.isolation.launch import bubblewrap
 
     def ver(name: str) -> str | None:
         try:
@@ -101,7 +101,7 @@ def in_process_repeat(repeats: int) -> dict[str, Any]:
     """The whole kit graded ``1 + repeats`` times in one process (``grader watch``)."""
     code = ("import json, sys, time\n"
             "t0 = time.perf_counter()\n"
-            "from grader.session import grade_submission\n"
+            "from grader.engine.session import grade_submission\n"
             "from grader.settings import Settings\n"
             "runs = []\n"
             f"for _ in range({1 + repeats}):\n"
@@ -122,7 +122,7 @@ PHASES_CHILD = r'''
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-import grader.learner as L, grader.sandbox as S, grader.timing as T, grader.session as session
+import grader.isolation.client as L, grader.isolation.launch as S, grader.engine.timing as T, grader.engine.session as session
 from grader.settings import Settings
 import pytest
 t_imports = time.perf_counter() - t0
@@ -182,8 +182,8 @@ def phases() -> dict[str, Any]:
 
 # -- starting a worker ------------------------------------------------------------------------
 def worker_starts(repeats: int) -> dict[str, Any]:
-    from . import sandbox
-    from .learner import Learner
+    from grader.isolation import launch as sandbox
+    from grader.isolation.client import Learner
 
     out: dict[str, Any] = {}
     start = time.perf_counter()
@@ -320,7 +320,7 @@ def print_table(r: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.bench_grading", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.grading", description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3, help="warm runs after the first (3)")
     p.add_argument("--batch-n", type=int, default=20, help="submissions per batch run (20)")
     p.add_argument("--otter-n", type=int, default=20, help="submissions for the otter comparison (20)")
@@ -367,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r["seconds"] = round(time.time() - started, 1)
     print_table(r)
     if args.json_path:
-        from .files import write_json
+        from grader.files import write_json
 
         write_json(Path(args.json_path), r)
         print(f"\n  written to {args.json_path}")

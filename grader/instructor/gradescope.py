@@ -18,9 +18,10 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
-from . import report
-from .results import CheckStatus, Submission
-from .settings import KIT_ROOT, Settings
+from grader import report
+from grader.results import CheckStatus, Submission
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
 
 ROOT_ENV = "AUTOGRADER_ROOT"
 DEFAULT_ROOT = Path("/autograder")
@@ -90,8 +91,8 @@ def run(*, submission: Path, results_path: Path, settings: Settings,
         exercises: Sequence[str] = (), visibility: str = "visible") -> dict:
     """Grade ``submission`` and write ``results_path``; always writes a document, even when the
     grader itself fails (the student then sees that the autograder, not their code, failed)."""
-    from .files import write_json
-    from .session import grade_submission
+    from grader.files import write_json
+    from grader.engine.session import grade_submission
 
     start = time.monotonic()
     try:

@@ -11,7 +11,7 @@ import sys
 from collections import OrderedDict
 from typing import TextIO
 
-from .results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
+from grader.results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
 
 LABELS = {ExerciseStatus.PASSED: "passed", ExerciseStatus.FAILED: "failed",
           ExerciseStatus.NOT_STARTED: "not started", ExerciseStatus.ERROR: "error"}

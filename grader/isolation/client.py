@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import codec
-from .files import scratch_dir
-from .sandbox import Limits, bubblewrap, worker_command, worker_preexec
+from grader.isolation import codec
+from grader.files import scratch_dir
+from grader.isolation.launch import Limits, bubblewrap, worker_command, worker_preexec
 
 RUNTIME_FILES = ("worker.py", "codec.py")
 _HERE = Path(__file__).resolve().parent

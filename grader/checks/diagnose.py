@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import Handle
+from grader.isolation.codec import Handle
 
 SMALL = 12  # arrays with at most this many elements are shown in full
 WRONG_DTYPE = "wrong dtype"

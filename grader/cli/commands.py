@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import report
-from .files import write_json
-from .results import Submission
-from .session import grade_submission
-from .settings import KIT_ROOT, Settings
+from grader import report
+from grader.files import write_json
+from grader.results import Submission
+from grader.engine.session import grade_submission
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
 
 
 class UsageError(ValueError):
@@ -35,7 +36,7 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
 def batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
           force: bool = False, shard: str | None = None, jobs: int | None = None) -> int:
     """Grade a class into ``out``; exit 0 whenever the batch ran, whatever the students scored."""
-    from .batch import BatchError, run_batch
+    from grader.instructor.batch import BatchError, run_batch
 
     try:
         outcome = run_batch(submissions=Path(submissions), out=Path(out), settings=settings,
@@ -51,7 +52,7 @@ def batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequen
 
 
 def _batch_line(results: list, out: Path) -> str:
-    from .gradebook import row_status
+    from grader.report.gradebook import row_status
 
     counts: dict[str, int] = {}
     for r in results:
@@ -64,7 +65,7 @@ def _batch_line(results: list, out: Path) -> str:
 
 def merge(*, dirs: Sequence[Path], out: Path) -> int:
     """Combine batch outputs (shards) into one gradebook, summary, results/ and feedback/."""
-    from .batch import merge_outputs
+    from grader.instructor.batch import merge_outputs
 
     missing = [str(d) for d in dirs if not (Path(d) / "results").is_dir()]
     if missing:
@@ -81,8 +82,7 @@ def gradescope(*, submission: Path | None, results: Path | None, settings: Setti
                exercises: Sequence[str] = (), visibility: str = "visible",
                build_zip: Path | None = None) -> int:
     """Grade a Gradescope upload into results.json (or, with ``build_zip``, build the zip)."""
-    from . import gradescope as gs
-
+    from grader.instructor import gradescope as gs
     if build_zip is not None:
         print(f"autograder zip written to {gs.build_zip(build_zip)}")
         return 0

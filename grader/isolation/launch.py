@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from grader.paths import KIT_ROOT
+
 MIB = 1 << 20
 
 
@@ -148,7 +150,6 @@ SANDBOX_UID = 65534   # "nobody" inside the sandbox's own user namespace
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
               "/etc/alternatives")
-KIT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def python_dirs(python: str) -> list[str]:

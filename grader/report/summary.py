@@ -14,10 +14,10 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from . import __version__
-from .gradebook import ERROR, NOT_STARTED, OK, exercise_columns, row_status, write_text
-from .results import CheckStatus, ExerciseStatus, Submission
-from .sandbox import Limits
+from grader import __version__
+from grader.report.gradebook import ERROR, NOT_STARTED, OK, exercise_columns, row_status, write_text
+from grader.results import CheckStatus, ExerciseStatus, Submission
+from grader.isolation.launch import Limits
 
 TOP_CHECKS = 15
 TOP_SLOWEST = 10

@@ -43,13 +43,13 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import diagnose
-from . import exercises as registry
-from .files import scratch_dir
-from .learner import Learner, WorkerTimeout
-from .results import Timing
-from .settings import KIT_ROOT
-from .timing_lock import exclusive_timing
+from grader.checks import diagnose
+from grader import registry
+from grader.files import scratch_dir
+from grader.isolation.client import Learner, WorkerTimeout
+from grader.results import Timing
+from grader.paths import KIT_ROOT
+from grader.engine.timing_lock import exclusive_timing
 
 SOLUTIONS = KIT_ROOT / "solutions"
 
@@ -341,7 +341,7 @@ class SpeedCheck:
     def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
         import pytest
 
-        from .expect import CheckFailed
+        from grader.checks.expect import CheckFailed
 
         if not self.settings.timing:
             pytest.skip(TIMING_DISABLED)

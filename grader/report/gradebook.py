@@ -19,9 +19,9 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from . import exercises as registry
-from .files import write_text
-from .results import ExerciseStatus, Submission
+from grader import registry
+from grader.files import write_text
+from grader.results import ExerciseStatus, Submission
 
 HEAD = ("submission", "status", "score", "max_score")
 TAIL = ("reason",)

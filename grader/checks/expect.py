@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from . import constraints, diagnose
-from .learner import LearnerRaised, NotStarted
+from grader.checks import constraints, diagnose
+from grader.isolation.client import LearnerRaised, NotStarted
 
 
 class CheckFailed(Exception):

@@ -1,6 +1,6 @@
 """Exercise notebooks: built from the stubs, and turned back into modules for grading.
 
-Building (``make notebooks``, ``python -m grader.notebooks``): per exercise, a notebook with
+Building (``make notebooks``, ``python -m grader.engine.notebook_source``): per exercise, a notebook with
 the lesson in short (``notebooks/lessons/<id>.md``), the stub module split into one code cell
 per top-level definition, and a last cell that checks the work. The notebook names its
 exercise in ``metadata["grader"]["exercise"]``; the checking cell is tagged ``grader-check``.
@@ -26,8 +26,8 @@ from typing import Iterable, Sequence
 
 import nbformat
 
-from . import exercises as registry
-from .settings import KIT_ROOT
+from grader import registry
+from grader.paths import KIT_ROOT
 
 NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
 LESSONS_DIR = NOTEBOOKS_DIR / "lessons"
@@ -171,7 +171,7 @@ def is_check_cell(cell: nbformat.NotebookNode) -> bool:
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    from .submission import SubmissionError
+    from grader.engine.submission import SubmissionError
 
     try:
         return nbformat.read(str(path), as_version=4)
@@ -211,7 +211,7 @@ def notebook_exercise(nb: nbformat.NotebookNode, path: Path, cells: Sequence[Cel
 
 def extract_notebook(path: Path, dest: Path, *, exercise_ids: Sequence[str]) -> list[str]:
     """Write the notebook's code to ``dest/<exercise>.py``; return notes for the report."""
-    from .submission import SubmissionError
+    from grader.engine.submission import SubmissionError
 
     nb = read_notebook(path)
     cells = notebook_cells(nb)
@@ -306,7 +306,7 @@ def cell_errors(learner, modules: Iterable[str], *, notebook: str) -> list[str]:
     Asked of the worker after grading (the module is imported by then); what comes back is
     data, and anything but a list of strings is ignored.
     """
-    from .learner import LearnerError
+    from grader.isolation.client import LearnerError
 
     notes: list[str] = []
     for module in sorted(modules):
@@ -321,7 +321,7 @@ def cell_errors(learner, modules: Iterable[str], *, notebook: str) -> list[str]:
 
 # -- command line -------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.notebooks",
+    p = argparse.ArgumentParser(prog="python -m grader.engine.notebook_source",
                                 description="Build notebooks/<exercise>.ipynb from the stubs.")
     p.add_argument("--out", type=Path, default=NOTEBOOKS_DIR, help="folder for the notebooks")
     p.add_argument("--from", dest="source", type=Path, default=None,

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from . import exercises as registry
-from .results import Check, CheckStatus, Exercise
-from .session import grade_submission
-from .settings import KIT_ROOT, Settings
+from grader import registry
+from grader.results import Check, CheckStatus, Exercise
+from grader.engine.session import grade_submission
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
 
 STATE_PATH = KIT_ROOT / ".grader" / "hints.json"
 ALL_PASS = "Every check of {id} passes: no hint needed."
@@ -45,7 +46,7 @@ def load_state(path: Path) -> dict[str, int]:
 
 def hint(*, exercise: str, settings: Settings, submission: Path | None = None,
          state_path: Path = STATE_PATH, stream: TextIO | None = None) -> int:
-    from .files import write_json
+    from grader.files import write_json
 
     stream = stream or sys.stdout
     info = registry.select([exercise])[0]

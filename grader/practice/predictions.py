@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import scratch_dir
-from .learner import Learner, LearnerError, LearnerRaised
-from .settings import KIT_ROOT, Settings
-from .submission import SubmissionError, load_submission
+from grader.files import scratch_dir
+from grader.isolation.client import Learner, LearnerError, LearnerRaised
+from grader.paths import KIT_ROOT
+from grader.settings import Settings
+from grader.engine.submission import SubmissionError, load_submission
 
 MODULE = "ex04_simple_mnist"
 DEFAULT_OUT = Path("build") / "ex04_predictions.png"
@@ -76,8 +77,8 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
 
 
 def _train_and_draw(learner: Learner, out: Path, n: int, seed: int) -> Predictions:
-    from .data import load_mnist   # torch and matplotlib: imported by this command only
-    from .plots import save_prediction_grid
+    from grader.data import load_mnist   # torch and matplotlib: imported by this command only
+    from grader.report.plots import save_prediction_grid
 
     digits = load_mnist()
     ex = learner.module(MODULE)

@@ -1,0 +1,1 @@
+"""The suite-author API: assertions with learner-facing feedback, diagnoses, static rules."""

@@ -1,0 +1,1 @@
+"""Instructor tools: batch grading, Gradescope, building the notebooks."""

@@ -1,0 +1,1 @@
+"""Learner tools: watch mode, hints, ex04's predictions picture, the notebooks' check()."""
