@@ -35,6 +35,7 @@ from typing import Any, Sequence
 
 from grader import registry
 from grader.paths import KIT_ROOT
+from grader.settings import Settings
 
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "grading.json"
 SOLUTIONS = KIT_ROOT / "solutions"
@@ -45,7 +46,7 @@ GOALS = {"grade_all_s": 5.0, "grade_one_s": 2.0, "batch_per_min": 60.0}
 def machine() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from grader.isolation.launch import bubblewrap
+    from grader.isolation.launch import probe_sandbox
 
     def ver(name: str) -> str | None:
         try:
@@ -61,7 +62,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    bwrap, why = bubblewrap()
+    bwrap, why = probe_sandbox()
     return {"cores": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
             "python": platform.python_version(), "numpy": ver("numpy"), "torch": ver("torch"),
             "pytest": ver("pytest"), "sandbox": "bubblewrap" if bwrap else f"off ({why})",
@@ -118,56 +119,9 @@ def in_process_repeat(repeats: int) -> dict[str, Any]:
 
 
 # -- where the time goes ----------------------------------------------------------------------
-PHASES_CHILD = r'''
-import json, sys, time
-t0 = time.perf_counter()
-from pathlib import Path
-import grader.isolation.client as L, grader.isolation.launch as S, grader.engine.timing as T, grader.engine.session as session
-from grader.settings import Settings
-import pytest
-t_imports = time.perf_counter() - t0
-acc = {"grader_imports_s": t_imports}
-counts = {}
-
-def wrap(owner, name, key):
-    original = getattr(owner, name)
-    def timed(*a, **k):
-        s = time.perf_counter()
-        try:
-            return original(*a, **k)
-        finally:
-            acc[key] = acc.get(key, 0.0) + time.perf_counter() - s
-            counts[key] = counts.get(key, 0) + 1
-    setattr(owner, name, timed)
-
-wrap(S, "_probe", "bwrap_probe_s")
-wrap(L._WorkerProcess, "__init__", "worker_spawn_s")
-wrap(L._WorkerProcess, "wait_ready", "worker_wait_ready_s")
-wrap(L.Learner, "load", "learner_module_imports_s")
-wrap(T, "measure", "timing_engine_s")
-wrap(pytest, "main", "pytest_main_s")
-first_test = []
-class Mark:
-    def pytest_runtest_protocol(self, item, nextitem):
-        if not first_test:
-            first_test.append(time.perf_counter())
-original_main = pytest.main
-def main_with_mark(args, plugins=()):
-    acc["pytest_main_start"] = time.perf_counter()
-    return original_main(args, plugins=[*plugins, Mark()])
-pytest.main = main_with_mark
-s = time.perf_counter()
-result = session.grade_submission(submission=Path(sys.argv[1]), settings=Settings(timing=True))
-acc["grade_submission_s"] = time.perf_counter() - s
-acc["pytest_start_and_collect_s"] = first_test[0] - acc.pop("pytest_main_start")
-acc["process_total_s"] = time.perf_counter() - t0
-print(json.dumps({"seconds": acc, "counts": counts, "all_passed": result.all_passed}))
-'''
-
-
 def phases() -> dict[str, Any]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PHASES_CHILD, str(SOLUTIONS)], cwd=KIT_ROOT,
+    done = subprocess.run([sys.executable, "-m", "bench.phases", str(SOLUTIONS)], cwd=KIT_ROOT,
                           capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -182,14 +136,14 @@ def phases() -> dict[str, Any]:
 
 # -- starting a worker ------------------------------------------------------------------------
 def worker_starts(repeats: int) -> dict[str, Any]:
-    from grader.isolation import launch as sandbox
     from grader.isolation.client import Learner
+    from grader.isolation.launch import probe_sandbox
 
     out: dict[str, Any] = {}
     start = time.perf_counter()
-    sandbox._probe()
+    probe_sandbox.__wrapped__()          # a fresh probe, past this process's cached one
     out["bwrap_probe_s"] = round(time.perf_counter() - start, 3)
-    sandboxes = [False] + ([True] if sandbox.bubblewrap()[0] else [])
+    sandboxes = [False] + ([True] if probe_sandbox().bwrap else [])
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
         folder = Path(tmp) / "sub"
         folder.mkdir()
@@ -198,7 +152,7 @@ def worker_starts(repeats: int) -> dict[str, Any]:
             for preload in ((), ("numpy",), ("numpy", "torch")):
                 times = []
                 for _ in range(repeats):
-                    with Learner(folder, modules=["m"], sandbox=sb,
+                    with Learner(folder, modules=["m"], settings=Settings(sandbox=sb),
                                  scratch=Path(tmp) / "scratch") as learner:
                         t = time.perf_counter()
                         learner.start(preload=preload)

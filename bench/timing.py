@@ -81,8 +81,7 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
     rows = {(c, name): Row(c, name, ok, [], [], [], []) for c in cases for name, _, ok in SUBMISSIONS}
     burners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(busy)]
     learners = {name: Learner(path, modules=sorted({c.module for c in cases.values()}),
-                              limits=settings.limits, threads=settings.threads,
-                              sandbox=settings.sandbox) for name, path, _ in SUBMISSIONS}
+                              settings=settings) for name, path, _ in SUBMISSIONS}
     references = References(settings)
     started = time.time()
     try:

@@ -15,7 +15,6 @@ statistics the model was trained with, so their mean is close to, but not exactl
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,9 @@ import numpy as np
 import torch
 
 from grader.paths import DATA_DIR
+from grader.settings import env_name, resolve_one
 
-DATA_DIR_ENV = "GRADER_DATA_DIR"
+DATA_DIR_ENV = env_name("data_dir")
 EMBEDDED_FILE = "mnist_5k.npz"
 SOURCES = ("embedded", "full")
 SPLIT_SEED = 20231
@@ -54,10 +54,10 @@ class MnistSplit:
 
 
 def data_dir() -> Path:
-    """The folder holding the embedded data: ``$GRADER_DATA_DIR``, else the kit's ``data/``
-    (a checkout or an editable install), else ``<prefix>/share/linalg-kit/data`` (where a
-    wheel installs it, see pyproject.toml)."""
-    override = os.environ.get(DATA_DIR_ENV)
+    """The folder holding the embedded data: the ``data_dir`` setting (``$GRADER_DATA_DIR`` or
+    ``[tool.grader]``), else the kit's ``data/`` (a checkout or an editable install), else
+    ``<prefix>/share/linalg-kit/data`` (where a wheel installs it, see pyproject.toml)."""
+    override = resolve_one("data_dir")
     if override:
         return Path(override)
     kit = DATA_DIR

@@ -22,7 +22,8 @@ from grader.instructor import batch
 from grader.report import gradebook
 from grader.instructor.batch import PAST_LIMIT, Entry, discover, fingerprint, parse_shard, shard
 from grader.results import Submission
-from grader.engine.timing_lock import LOCK_ENV, exclusive_timing
+from grader.settings import resolve
+from grader.engine.timing_lock import exclusive_timing
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSION_LIMIT = 12
@@ -237,19 +238,20 @@ def test_timing_lock_makes_a_second_measurement_wait(tmp_path):
     lock = tmp_path / "timing.lock"
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]);"
             "from grader.engine.timing_lock import exclusive_timing\n"
-            "with exclusive_timing() as waited: print(round(waited, 2))")
+            "from grader.settings import resolve\n"
+            "with exclusive_timing(resolve().timing_lock) as waited: print(round(waited, 2))")
     with exclusive_timing(lock) as waited:
         assert waited < 0.5
         other = subprocess.Popen([sys.executable, "-c", code, str(ROOT)], stdout=subprocess.PIPE,
-                                 text=True, env={**os.environ, LOCK_ENV: str(lock)})
+                                 text=True, env={**os.environ, "GRADER_TIMING_LOCK": str(lock)})
         time.sleep(0.8)
         assert other.poll() is None            # still waiting for the lock
     assert float(other.communicate(timeout=30)[0]) >= 0.7
 
 
-def test_timing_lock_is_a_no_op_outside_a_batch(monkeypatch):
-    monkeypatch.delenv(LOCK_ENV, raising=False)
-    with exclusive_timing() as waited:
+def test_timing_lock_is_a_no_op_outside_a_batch():
+    assert resolve({}, env={}).timing_lock is None
+    with exclusive_timing(None) as waited:
         assert waited == 0.0
 
 

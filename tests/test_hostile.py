@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.isolation.client import Learner
-from grader.isolation.launch import Limits, bubblewrap, sandbox_note
 from grader.engine.session import grade_submission
-from grader.settings import Settings
+from grader.isolation import protocol
+from grader.isolation.client import Learner
+from grader.isolation.launch import Sandbox, describe_sandbox, probe_sandbox, sandbox_for, worker_command
+from grader.settings import Limits, Settings, resolve
 
 KIT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 SANDBOXED_CASES = sorted(p for p in FIXTURES.glob("hostile_*/") if (p / "expected_sandboxed.json").exists())
-BWRAP, WHY = bubblewrap()
+BWRAP, WHY = probe_sandbox()
 needs_sandbox = pytest.mark.skipif(
     BWRAP is None, reason=f"no sandbox here ({WHY}): unsandboxed, this attack succeeds (README, "
                           "'Security: the sandbox and its threat model')")
@@ -125,36 +126,30 @@ def test_unsandboxed_grading_still_works_and_says_so() -> None:
     checks = {c.id: c for c in result.exercises[0].checks}
     assert "memory limit of 512 MiB exceeded" in checks["matmul_lesson_example"].feedback
     assert checks["matvec_lesson_example"].status.value == "passed"
-    assert sandbox_note(False) in result.notes
-    assert sandbox_note(False).startswith("sandbox: none — ")
+    off = describe_sandbox(sandbox_for(settings))
+    assert off in result.notes and off.startswith("sandbox: none — ")
     assert Limits().describe() not in result.notes   # these limits were changed: the report says so
     assert any(n.startswith("limits: 2 s per call, 512 MiB memory") for n in result.notes)
 
 
-def test_the_note_tells_the_truth_about_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader.isolation.launch as sandbox
+def test_the_note_tells_the_truth_about_the_sandbox() -> None:
+    missing = Sandbox(None, "bwrap not installed")
+    assert describe_sandbox(missing) == ("sandbox: none — bwrap not installed; learner code ran "
+                                         "as an ordinary subprocess with resource limits")
+    cmd, _ = worker_command(python=sys.executable, runtime=Path("/r"), submission=Path("/s"),
+                            scratch=Path("/x"), requests_fd=3, replies_fd=4, threads=1,
+                            bwrap=missing.bwrap, limits=Limits())
+    assert cmd[0] == sys.executable and protocol.OPT_MAX_PROCESSES not in cmd
+    assert describe_sandbox(Sandbox("/usr/bin/bwrap", "bubblewrap")).startswith("sandbox: bubblewrap (")
+    assert describe_sandbox(sandbox_for(Settings(sandbox=False))).startswith(
+        "sandbox: none — the sandbox was turned off")
 
-    monkeypatch.setattr(sandbox, "_PROBE", (None, "bwrap not installed"))
-    assert sandbox.sandbox_note(True) == ("sandbox: none — bwrap not installed; learner code ran "
-                                          "as an ordinary subprocess with resource limits")
-    cmd, _ = sandbox.worker_command(python=sys.executable, runtime=Path("/r"), submission=Path("/s"),
-                                    scratch=Path("/x"), requests_fd=3, replies_fd=4, threads=1,
-                                    sandbox=True)
-    assert cmd[0] == sys.executable
-    monkeypatch.setattr(sandbox, "_PROBE", ("/usr/bin/bwrap", "bubblewrap"))
-    assert sandbox.sandbox_note(True).startswith("sandbox: bubblewrap (")
 
-
-def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
-    import grader.isolation.launch as sandbox
-
-    monkeypatch.setattr(sandbox, "_PROBE", ("/usr/bin/bwrap", "bubblewrap"))
-    env = sandbox.probe_env()
-    assert json.loads(env[sandbox.PROBE_ENV]) == ["/usr/bin/bwrap", "bubblewrap"]
-    monkeypatch.setenv(sandbox.PROBE_ENV, json.dumps([None, "bwrap not installed"]))
-    assert sandbox._inherited_probe() == (None, "bwrap not installed")
+def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one() -> None:
+    made = Settings(sandbox_probe=("/usr/bin/bwrap", "bubblewrap"))
+    child = Settings.from_dict(json.loads(json.dumps(made.to_dict())))   # as a batch passes it
+    assert child == made and sandbox_for(child) == Sandbox("/usr/bin/bwrap", "bubblewrap")
+    inherited = resolve({}, env={"GRADER_SANDBOX_PROBE": json.dumps([None, "bwrap not installed"])})
+    assert sandbox_for(inherited) == Sandbox(None, "bwrap not installed")
     for junk in ("not json", json.dumps(["/no/such/bwrap", "bubblewrap"]), json.dumps([1, 2])):
-        monkeypatch.setenv(sandbox.PROBE_ENV, junk)
-        assert sandbox._inherited_probe() is None      # probed afresh instead
+        assert resolve({}, env={"GRADER_SANDBOX_PROBE": junk}).sandbox_probe is None   # probed afresh

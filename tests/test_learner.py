@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.isolation.client import (ImportFailed, Learner, LearnerRaised, ModuleMissing, NotStarted,
-                            RemoteObject, WorkerDied, WorkerTimeout)
-from grader.isolation.launch import Limits
+from grader.errors import (ImportFailed, LearnerRaised, ModuleMissing, NotStarted, WorkerDied,
+                           WorkerTimeout)
+from grader.isolation.client import Learner
+from grader.isolation.proxies import RemoteObject
+from grader.settings import Settings
+
+
+def _limits(**limits) -> Settings:
+    return Settings().with_limits(**limits)
 
 TOOLS = '''
 import os
@@ -115,7 +121,7 @@ def _submission(tmp_path: Path, **modules: str) -> Path:
 @pytest.fixture
 def learner(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], limits=Limits(call_timeout_s=1, import_timeout_s=5),
+    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=1, import_timeout_s=5),
                  scratch=tmp_path / "scratch") as lrn:
         yield lrn
 
@@ -174,7 +180,7 @@ def test_sigkill_of_itself_is_a_dead_worker(learner):
 
 def test_memory_exhaustion_stays_in_the_worker(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], limits=Limits(call_timeout_s=20, memory_mb=300),
+    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=20, memory_mb=300),
                  scratch=tmp_path / "scratch") as lrn:
         tools = lrn.module("tools")
         assert tools.hog(16) == 16 * (1 << 20) // 8
@@ -211,7 +217,7 @@ def test_import_failure_is_cached(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS, broken="import no_such_package_here\n",
                          slow="import time\ntime.sleep(60)\n")
     with Learner(folder, modules=["tools", "broken", "slow"],
-                 limits=Limits(call_timeout_s=1, import_timeout_s=1),
+                 settings=_limits(call_timeout_s=1, import_timeout_s=1),
                  scratch=tmp_path / "scratch") as lrn:
         with pytest.raises(ImportFailed) as info:
             lrn.module("broken").f()
@@ -298,7 +304,7 @@ def test_output_is_captured_and_cut(learner):
 
 def test_printing_past_the_output_limit_does_not_kill_the_worker(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], limits=Limits(call_timeout_s=5, output_kb=16),
+    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=5, output_kb=16),
                  scratch=tmp_path / "scratch") as lrn:
         tools = lrn.module("tools")
         first = tools.token()
@@ -354,7 +360,7 @@ def test_start_preloads_libraries_before_any_learner_code(tmp_path):
 
 def test_a_started_worker_not_ready_in_time_is_a_dead_worker_then_a_fresh_one(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS, other=TOOLS)
-    with Learner(folder, modules=["tools", "other"], limits=Limits(start_timeout_s=0.3),
+    with Learner(folder, modules=["tools", "other"], settings=_limits(start_timeout_s=0.3),
                  scratch=tmp_path / "scratch") as lrn:
         lrn.start(preload=["torch"])                  # importing torch takes longer than that
         with pytest.raises(ImportFailed) as info:     # as when a worker fails to start on import
@@ -366,7 +372,7 @@ def test_a_started_worker_not_ready_in_time_is_a_dead_worker_then_a_fresh_one(tm
 
 def test_after_a_failure_a_spare_worker_makes_the_next_restart_a_hand_over(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], limits=Limits(call_timeout_s=1),
+    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=1),
                  scratch=tmp_path / "scratch") as lrn:
         tools = lrn.module("tools")
         lrn.start(preload=["numpy"])

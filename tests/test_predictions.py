@@ -51,5 +51,5 @@ def test_named_parameters_and_grads_cross_as_data(tmp_path):
 
         assert isinstance(pairs[0][1], torch.nn.Parameter) and pairs[0][1].shape == (2, 3)
         assert model.b.requires_grad and not isinstance(model.b, torch.nn.Parameter)
-        assert getattr(model, "w.grad") is None           # a dotted name reads down the chain
+        assert model.grad_of("w") is None                # no backward yet
         assert model.method("forward", torch.ones(4, 2)).shape == (4, 3)

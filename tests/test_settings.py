@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.isolation.launch import Limits
-from grader.settings import Settings, SettingsError, resolve
+from grader.settings import Limits, Settings, SettingsError, resolve
 
 
 def _pyproject(tmp_path: Path, body: str) -> Path:

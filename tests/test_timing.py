@@ -17,6 +17,7 @@ import pytest
 from grader.engine import timing
 from grader.checks.expect import CheckFailed
 from grader.isolation.client import Learner
+from grader.settings import Settings
 from grader.engine.timing import SpeedCase, Verdict, decided, measure
 from grader.checks.vectorized import LOOP_FOUND, describe, expect_vectorized, grown_lines
 
@@ -34,7 +35,8 @@ def _learner(tmp_path: Path, name: str, source: str) -> Learner:
     folder = tmp_path / name
     folder.mkdir()
     (folder / "mod.py").write_text(textwrap.dedent(source))
-    return Learner(folder, modules=["mod"], scratch=tmp_path / f"{name}-scratch", sandbox=False)
+    return Learner(folder, modules=["mod"], scratch=tmp_path / f"{name}-scratch",
+                   settings=Settings(sandbox=False))
 
 
 @pytest.fixture

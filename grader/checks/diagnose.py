@@ -12,17 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.isolation.codec import Handle
+from grader.isolation.codec import Handle, is_tensor
+from grader.isolation.proxies import RemoteObject
 
 SMALL = 12  # arrays with at most this many elements are shown in full
 WRONG_DTYPE = "wrong dtype"
-
-
-def _is_tensor(value: Any) -> bool:
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def describe(value: Any) -> str:
@@ -30,7 +24,7 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         kind = "array" if type(value) is np.ndarray else f"{type(value).__name__} (ndarray subclass)"
         return f"{value.dtype} {kind} {tuple(value.shape)}"
-    if _is_tensor(value):
+    if is_tensor(value):
         return f"{str(value.dtype).replace('torch.', '')} tensor {tuple(value.shape)} on {value.device}"
     if isinstance(value, np.generic):
         return f"NumPy {value.dtype} scalar {value.item()!r}"
@@ -42,8 +36,8 @@ def describe(value: Any) -> str:
         if len(value) <= 8 and all(isinstance(v, (int, float, np.integer)) for v in value):
             return f"{type(value).__name__} {tuple(value) if isinstance(value, tuple) else value}"
         return f"{type(value).__name__} of {len(value)} items"
-    if isinstance(value, Handle) or type(value).__name__ == "RemoteObject":
-        return f"an object of type {getattr(value, 'type_name', 'object')}"
+    if isinstance(value, (Handle, RemoteObject)):
+        return f"an object of type {value.type_name}"
     if value is None:
         return "None"
     return f"{type(value).__name__}"
@@ -62,7 +56,7 @@ def show(value: Any) -> str:
 def _as_array(value: Any) -> np.ndarray | None:
     if isinstance(value, np.ndarray):
         return value
-    if _is_tensor(value):
+    if is_tensor(value):
         return value.detach().cpu().numpy()
     return None
 
@@ -86,8 +80,8 @@ def compare_arrays(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float =
     The diagnosis names the first thing that is wrong: the type, the shape, the dtype, the
     device, then the values (how many differ, the first mismatching index, the largest error).
     """
-    want_tensor = _is_tensor(expected)
-    if want_tensor and not _is_tensor(got):
+    want_tensor = is_tensor(expected)
+    if want_tensor and not is_tensor(got):
         return f"expected a {describe(expected)}, got {describe(got)}"
     if not want_tensor:
         if not isinstance(got, np.ndarray):

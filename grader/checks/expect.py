@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from grader.checks import constraints, diagnose
-from grader.isolation.client import LearnerRaised, NotStarted
+from grader.errors import LearnerRaised, NotStarted
 
 
 class CheckFailed(Exception):

@@ -306,7 +306,7 @@ def cell_errors(learner, modules: Iterable[str], *, notebook: str) -> list[str]:
     Asked of the worker after grading (the module is imported by then); what comes back is
     data, and anything but a list of strings is ignored.
     """
-    from grader.isolation.client import LearnerError
+    from grader.errors import LearnerError
 
     notes: list[str] = []
     for module in sorted(modules):

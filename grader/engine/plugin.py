@@ -25,10 +25,11 @@ import pytest
 
 from grader import registry
 from grader.checks.expect import CheckFailed, LearnerSource
-from grader.isolation.client import (ImportFailed, Learner, LearnerError, LearnerRaised, ModuleMissing,
-                      NotStarted, WorkerDied, WorkerTimeout)
-from grader.results import Check, CheckKind, CheckStatus, Exercise, Timing
 from grader.engine.timing import References, SpeedCheck
+from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
+                           WorkerDied, WorkerTimeout)
+from grader.isolation.client import Learner
+from grader.results import Check, CheckKind, CheckStatus, Exercise, Timing
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
 MISSING = "not started: {file} is not in the submission"

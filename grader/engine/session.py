@@ -18,7 +18,7 @@ from grader.isolation.client import Learner
 from grader.engine.plugin import Collector, Context
 from grader.practice.predictions import MODULE as PREDICTIONS_MODULE, NOTE as PREDICTIONS_NOTE
 from grader.results import Submission
-from grader.isolation.launch import sandbox_note
+from grader.isolation.launch import describe_sandbox, sandbox_for
 from grader.settings import Settings
 from grader.engine.submission import LoadedSubmission, SubmissionError, load_submission, submission_name
 
@@ -57,9 +57,8 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
 
 def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                 settings: Settings, scratch: Path) -> Submission:
-    with Learner(loaded.directory, modules=sorted(loaded.modules), limits=settings.limits,
-                 scratch=scratch / "worker", threads=settings.threads,
-                 sandbox=settings.sandbox) as learner:
+    with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
+                 scratch=scratch / "worker") as learner:
         # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
         # while pytest starts and collects the suites here.
         learner.start(preload=registry.preload_for(selected, loaded.modules))
@@ -78,7 +77,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                                         pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
             raise GraderError("the hidden suites could not run: "
                               + ("; ".join(collector.errors) or f"pytest exit code {code}"))
-        notes = [settings.limits.describe(), sandbox_note(settings.sandbox)] + loaded.notes
+        notes = [settings.limits.describe(), describe_sandbox(sandbox_for(settings))] + loaded.notes
         ex04 = collector.exercises.get(PREDICTIONS_MODULE)
         if ex04 is not None and ex04.status.value in ("passed", "failed"):   # started, loadable
             notes.append(PREDICTIONS_NOTE)

@@ -32,21 +32,21 @@ be taken on the grader's side of the process boundary.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import shutil
 import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
 from grader.checks import diagnose
 from grader import registry
 from grader.files import scratch_dir
-from grader.isolation.client import Learner, WorkerTimeout
+from grader.errors import WorkerTimeout
+from grader.isolation.client import Learner
 from grader.results import Timing
 from grader.paths import KIT_ROOT
 from grader.engine.timing_lock import exclusive_timing
@@ -185,9 +185,8 @@ class References:
                 if src.exists():
                     shutil.copyfile(src, folder / info.filename)
                     modules.append(info.id)
-            self._learner = Learner(folder, modules=modules, limits=self.settings.limits,
-                                    scratch=self._dir / "worker", threads=self.settings.threads,
-                                    sandbox=self.settings.sandbox)
+            self._learner = Learner(folder, modules=modules, settings=self.settings,
+                                    scratch=self._dir / "worker")
         return self._learner
 
     def close(self) -> None:
@@ -199,17 +198,13 @@ class References:
             self._dir = None
 
 
-@contextlib.contextmanager
-def exclusive() -> Iterator[None]:
-    """The one place where measurement takes the batch runner's cross-process lock, so
-    parallel gradings of a batch never time at the same moment (``timing_lock.py``)."""
-    with exclusive_timing():
-        yield
-
-
 def measure(case: SpeedCase, *, learner: Learner, reference: Learner, device: str = "cpu",
-            rng: np.random.Generator, call_timeout: float = 10.0) -> Verdict:
-    """Time ``case.function`` of ``learner`` against ``reference``; see the module docstring."""
+            rng: np.random.Generator, call_timeout: float = 10.0, lock: str | None = None) -> Verdict:
+    """Time ``case.function`` of ``learner`` against ``reference``; see the module docstring.
+
+    ``lock`` is a batch's timing lock file (``Settings.timing_lock``): parallel gradings of a
+    batch then never measure at the same moment (``timing_lock.py``).
+    """
     verdict = Verdict(case, device)
     sync = device != "cpu"
 
@@ -223,7 +218,7 @@ def measure(case: SpeedCase, *, learner: Learner, reference: Learner, device: st
                                  sync_cuda=sync)
         return time.perf_counter() - start, result.value
 
-    with exclusive():
+    with exclusive_timing(lock):
         warm = [case.args(rng, device) for _ in range(WARMUP_CALLS)]
         stage("warm", warm)
         run(reference, "warm", call_timeout)
@@ -349,7 +344,8 @@ class SpeedCheck:
         if reference is None:
             pytest.skip(NO_REFERENCE.format(module=case.module))
         verdict = measure(case, learner=self.learner, reference=reference, device=device,
-                          rng=self.rng, call_timeout=self.settings.limits.call_timeout_s)
+                          rng=self.rng, call_timeout=self.settings.limits.call_timeout_s,
+                          lock=self.settings.timing_lock)
         self.record.timing = verdict.timing()
         if not verdict.passed:
             raise CheckFailed(verdict.feedback())

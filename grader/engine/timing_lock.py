@@ -7,8 +7,8 @@ by the whole batch, so measurements never overlap one another; correctness check
 not measure) carry on meanwhile. The kernel drops the lock when its holder dies, even by
 ``kill -9``, so a crashed grader never leaves it stuck.
 
-The batch names the lock file in ``$GRADER_TIMING_LOCK``; a lone ``grader grade`` has none and
-the context manager does nothing.
+The batch names the lock file in its children's settings (``Settings.timing_lock``, also
+``$GRADER_TIMING_LOCK``); a lone ``grader grade`` has none and the context manager does nothing.
 """
 
 from __future__ import annotations
@@ -20,22 +20,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-LOCK_ENV = "GRADER_TIMING_LOCK"
-
-
 @contextmanager
-def exclusive_timing(path: str | os.PathLike[str] | None = None) -> Iterator[float]:
+def exclusive_timing(path: str | os.PathLike[str] | None) -> Iterator[float]:
     """Hold the batch-wide timing lock for the ``with`` block; yields the seconds spent waiting.
 
-    ``path`` defaults to ``$GRADER_TIMING_LOCK``; with neither, nothing is locked (0.0 waited).
-    Not re-entrant: take it once around a whole measurement (learner and reference runs).
+    With no ``path`` nothing is locked (0.0 waited). Not re-entrant: take it once around a
+    whole measurement (learner and reference runs).
     """
-    where = path if path is not None else os.environ.get(LOCK_ENV)
-    if not where:
+    if not path:
         yield 0.0
         return
-    Path(where).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         start = time.monotonic()
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -9,7 +9,8 @@ So a batch killed at any moment, even by ``kill -9``, and run again grades only 
 missing and ends with the same gradebook.
 
 Timing checks stay trustworthy in parallel because the timing engine measures inside
-``timing_lock.exclusive_timing()``: the batch points every child at one lock file, so only
+``timing_lock.exclusive_timing()``: the batch points every child at one lock file
+(``Settings.timing_lock``), so only
 one measurement runs at a time while the other children carry on with correctness checks.
 """
 
@@ -20,13 +21,12 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
@@ -36,18 +36,17 @@ from grader import report
 from grader.files import scratch_dir, sweep_stale_scratch, write_json, write_text
 from grader.report.progress import Progress
 from grader.results import Exercise, Submission
-from grader.isolation.launch import Limits, probe_env
+from grader.isolation.launch import die_with_parent, kill_group, sandbox_for, thread_env
+from grader.paths import KIT_ROOT
 from grader.engine.session import grade_submission, suites_digest
 from grader.settings import Settings
 from grader.engine.submission import load_submission, submission_name
-from grader.engine.timing_lock import LOCK_ENV
 
 SKIPPED_NAMES = ("__MACOSX", "__pycache__")
 PAST_LIMIT = "ran past the per-submission limit of {limit:g} s"
 CRASHED = "the grader stopped while grading this submission ({why})"
 POLL_S = 0.05
 FAIL_JOB_TIMEOUT_S = 120.0
-_JOB_NUMBERS = itertools.count()
 
 
 class BatchError(ValueError):
@@ -174,16 +173,18 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
             todo.append(_Job(entry, sha))
     resumed = len(entries) - len(todo)
     if todo:
-        preload_for_children(selected)
+        preload_for_children(selected, settings)
+        settings = child_settings(settings)
     progress = Progress(len(entries), stream, resumed=resumed)
     sweep_stale_scratch()      # what an earlier batch killed mid-run (even kill -9) left behind
     logs = scratch_dir("batch-")
     running: list[_Job] = []
+    numbers = itertools.count()
     try:
         while todo or running:
             while todo and len(running) < jobs:
                 job = todo.popleft()
-                _start(job, out=out, ids=ids, settings=settings, logs=logs)
+                _start(job, out=out, ids=ids, settings=settings, logs=logs, number=next(numbers))
                 running.append(job)
             time.sleep(POLL_S)
             for job in list(running):
@@ -237,55 +238,56 @@ def merge_outputs(dirs: list[Path], out: Path) -> tuple[list[Submission], list[s
     return results, sorted(set(clashes))
 
 
+def child_settings(settings: Settings) -> Settings:
+    """The settings every child grades with: one timing lock file for the whole batch (and
+    every batch of this user on the machine), and the sandbox probed once here, not per child."""
+    lock = settings.timing_lock or str(Path(tempfile.gettempdir()) / f"grader-timing-{os.getuid()}.lock")
+    probe = tuple(sandbox_for(settings)) if settings.sandbox else None
+    return replace(settings, timing_lock=lock, sandbox_probe=probe)
+
+
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    kit = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (kit, env.get("PYTHONPATH", "")) if p)
-    env.setdefault(LOCK_ENV, str(Path(tempfile.gettempdir()) / f"grader-timing-{os.getuid()}.lock"))
-    if settings.sandbox:     # probed once here, not once per child
-        env.update(probe_env())
-    n = str(settings.threads)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = n
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(KIT_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.update(thread_env(settings.threads))
     return env
 
 
-def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path) -> None:
-    cmd = [sys.executable, "-m", "grader.instructor.batch", "--submission", str(job.entry.path.resolve()),
-           "--name", job.entry.name, "--out", str(out.resolve()), "--sha", job.sha,
-           "--settings", json.dumps(settings_to_dict(settings)), "--exercises", *ids]
+def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path,
+           number: int) -> None:
+    argv = ["--submission", str(job.entry.path.resolve()), "--name", job.entry.name,
+            "--out", str(out.resolve()), "--sha", job.sha,
+            "--settings", json.dumps(settings.to_dict()), "--exercises", *ids]
     if job.fail_reason is not None:
-        cmd += ["--fail-reason", job.fail_reason, "--elapsed", f"{job.elapsed:.3f}"]
-    number = next(_JOB_NUMBERS)
+        argv += ["--fail-reason", job.fail_reason, "--elapsed", f"{job.elapsed:.3f}"]
     job.log = logs / f"{number}.log"
     work = logs / f"cwd-{number}"        # the child's scratch working directory
     work.mkdir()
-    if _fork_children():
-        job.proc = _ForkedChild(cmd[3:], log=job.log, cwd=work, env=_child_env(settings))
+    if _fork_children(settings):
+        job.proc = _ForkedChild(argv, log=job.log, cwd=work, env=_child_env(settings))
     else:
         with open(job.log, "wb") as log:
-            job.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+            parent = os.getpid()
+            job.proc = subprocess.Popen([sys.executable, "-m", "grader.instructor.batch", *argv],
+                                        stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=work, env=_child_env(settings),
                                         start_new_session=True,
-                                        preexec_fn=_die_with_batch(os.getpid()))
+                                        preexec_fn=lambda: die_with_parent(parent))
     job.started = time.monotonic()
 
 
 # -- children forked from the batch process -------------------------------------------------------
-FORK_ENV = "GRADER_BATCH_FORK"
-
-
-def _fork_children() -> bool:
+def _fork_children(settings: Settings) -> bool:
     """Children are forked from this process (which has the grader, pytest, NumPy and, when
     needed, PyTorch loaded: ``preload_for_children``) instead of started as new interpreters,
-    which saves each submission an interpreter start and those imports. ``GRADER_BATCH_FORK=0``
-    starts them as ``python -m grader.instructor.batch`` processes instead."""
-    return hasattr(os, "fork") and os.environ.get(FORK_ENV, "1") != "0"
+    which saves each submission an interpreter start and those imports. ``batch_fork = false``
+    (``GRADER_BATCH_FORK=0``) starts them as ``python -m grader.instructor.batch`` processes."""
+    return hasattr(os, "fork") and settings.batch_fork
 
 
-def preload_for_children(selected: Sequence[registry.ExerciseInfo]) -> None:
+def preload_for_children(selected: Sequence[registry.ExerciseInfo], settings: Settings) -> None:
     """Import in the batch process what every forked child would import again."""
-    if _fork_children() and any(e.uses_torch for e in selected):
+    if _fork_children(settings) and any(e.uses_torch for e in selected):
         import torch  # noqa: F401
 
 
@@ -307,8 +309,6 @@ class _ForkedChild:
             code = 1
             try:
                 os.setsid()
-                from grader.isolation.launch import die_with_parent
-
                 die_with_parent(parent)
                 fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 null = os.open(os.devnull, os.O_RDONLY)
@@ -354,12 +354,6 @@ class _ForkedChild:
         return self.returncode
 
 
-def _die_with_batch(parent: int):
-    from grader.isolation.launch import die_with_parent
-
-    return lambda: die_with_parent(parent)
-
-
 def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
            progress: Progress) -> "bool | _Job":
     """False while the child runs; True when the submission is done; a follow-up job when its
@@ -403,16 +397,8 @@ def _tail(log: Path | None, lines: int = 1) -> str:
 
 
 def _kill(proc: "subprocess.Popen | _ForkedChild | None") -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
+    if proc is not None and proc.poll() is None:
+        kill_group(proc, wait_s=10)
 
 
 def _write_result(out: Path, name: str, result: Submission) -> None:
@@ -422,15 +408,6 @@ def _write_result(out: Path, name: str, result: Submission) -> None:
 
 
 # -- the child: grade one submission --------------------------------------------------------------
-def settings_to_dict(settings: Settings) -> dict:
-    return asdict(settings)
-
-
-def settings_from_dict(d: dict) -> Settings:
-    d = dict(d)
-    return Settings(**{k: v for k, v in d.items() if k != "limits"}, limits=Limits(**d["limits"]))
-
-
 def child_main(argv: Sequence[str]) -> int:
     import argparse
 
@@ -444,7 +421,7 @@ def child_main(argv: Sequence[str]) -> int:
     p.add_argument("--fail-reason")
     p.add_argument("--elapsed", type=float, default=0.0)
     args = p.parse_args(argv)
-    settings = settings_from_dict(json.loads(args.settings))
+    settings = Settings.from_dict(json.loads(args.settings))
     start = time.monotonic()
     if args.fail_reason is None:
         result = grade_submission(submission=args.submission, exercises=args.exercises,

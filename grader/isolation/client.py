@@ -1,13 +1,16 @@
-"""The grader's client for a learner's code: a worker subprocess and proxies that call into it.
+"""The grader's client for a learner's code: one worker subprocess at a time, and the requests
+of ``protocol.py`` sent to it.
 
 ``Learner`` owns one worker process at a time. A call that hangs past its time limit, or
 kills the worker, costs that call only: the worker is thrown away and the next call starts a
 fresh one. A module that cannot be imported is remembered, so an import that hangs is paid
-for once, not once per check.
+for once, not once per check. Suites do not use this class directly: they get proxies
+(``proxies.py``) from ``Learner.module``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import shutil
@@ -15,96 +18,53 @@ import signal
 import subprocess
 import sys
 import time
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from grader.isolation import codec
+from grader import truncation
+from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
+                           WorkerDied, WorkerTimeout)
 from grader.files import scratch_dir
-from grader.isolation.launch import Limits, bubblewrap, worker_command, worker_preexec
+from grader.isolation import codec
+from grader.isolation import protocol as P
+from grader.isolation.launch import kill_group, sandbox_for, worker_command, worker_preexec
+from grader.isolation.proxies import ModuleProxy, RemoteObject
+from grader.settings import Limits, Settings
 
-RUNTIME_FILES = ("worker.py", "codec.py")
 _HERE = Path(__file__).resolve().parent
-
-
-class LearnerError(Exception):
-    """Base of everything that a learner's code can cause; the plugin turns each into a status."""
-
-
-class LearnerRaised(LearnerError):
-    """The learner's code raised an exception."""
-
-    def __init__(self, type_name: str, message: str, traceback_text: str, mro: Sequence[str]):
-        super().__init__(f"{type_name}: {message}")
-        self.type_name, self.message, self.traceback_text = type_name, message, traceback_text
-        self.mro = tuple(mro)
-
-    def is_a(self, exc_type: type[BaseException]) -> bool:
-        return f"{exc_type.__module__}.{exc_type.__qualname__}" in self.mro
-
-    @property
-    def where(self) -> str:
-        """'ex03_matmul.py, line 12, in matmul' for the innermost frame of the learner's code."""
-        for line in reversed(self.traceback_text.splitlines()):
-            line = line.strip()
-            if line.startswith("File "):
-                return line[5:].replace('"', "")
-        return ""
-
-
-class NotStarted(LearnerRaised):
-    """The function still raises ``NotImplementedError``."""
-
-
-class WorkerTimeout(LearnerError):
-    def __init__(self, seconds: float, what: str):
-        super().__init__(f"{what} did not finish within {seconds:g} s")
-        self.seconds, self.what = seconds, what
-
-
-class WorkerDied(LearnerError):
-    """The worker process ended while running the learner's code."""
-
-
-class ImportFailed(LearnerError):
-    """The learner's module could not be imported; ``cause`` is what happened."""
-
-    def __init__(self, module: str, cause: LearnerError):
-        super().__init__(str(cause))
-        self.module, self.cause = module, cause
-
-
-class ModuleMissing(LearnerError):
-    """The submission has no file for this module: the exercise is not started."""
+# What the worker runs, copied into a private folder and imported there as plain modules.
+RUNTIME_FILES = tuple(_HERE / name for name in ("worker.py", "protocol.py", "codec.py", "probes.py")) \
+    + (Path(truncation.__file__).resolve(),)
+RELEASE_TIMEOUT_S = 5.0
 
 
 @dataclass
 class CallResult:
     value: Any
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)    # what the probes measured, by probe name
     seconds: float = 0.0
 
 
 class Learner:
     def __init__(self, submission_dir: Path, *, modules: Sequence[str] = (),
-                 limits: Limits | None = None, scratch: Path | None = None,
-                 threads: int = 1, sandbox: bool = True) -> None:
+                 settings: Settings | None = None, scratch: Path | None = None) -> None:
+        settings = settings or Settings()
         self.submission_dir = Path(submission_dir).resolve()
         self.available = set(modules)
-        self.limits = limits or Limits()
-        self.threads = threads
-        self.sandbox = sandbox
+        self.limits: Limits = settings.limits
+        self.threads = settings.threads
+        self.sandbox = sandbox_for(settings)
         self._own_scratch = scratch is None
         self.scratch = Path(scratch) if scratch else scratch_dir()
         self.runtime = self.scratch / "runtime"
         self.runtime.mkdir(parents=True, exist_ok=True)
-        for name in RUNTIME_FILES:
-            shutil.copyfile(_HERE / name, self.runtime / name)
+        for path in RUNTIME_FILES:
+            shutil.copyfile(path, self.runtime / path.name)
         self.generation = 0
         self.restarts = 0
-        self._proc: _WorkerProcess | None = None
-        self._spare: _WorkerProcess | None = None   # started after a failure, see _worker
+        self._proc: WorkerProcess | None = None
+        self._spare: WorkerProcess | None = None   # started after a failure, see _worker
         self._preload: tuple[str, ...] = ()
         self._imported: set[str] = set()
         self._import_failures: dict[str, ImportFailed] = {}
@@ -131,7 +91,7 @@ class Learner:
             self._proc = None
             self._imported.clear()
 
-    def _worker(self, preload: Sequence[str] = ()) -> "_WorkerProcess":
+    def _worker(self, preload: Sequence[str] = ()) -> "WorkerProcess":
         """The running worker, or a new one: the spare if one is alive, else a fresh start.
 
         After the first failure (a worker thrown away), a spare worker is kept starting in the
@@ -149,9 +109,9 @@ class Learner:
             else:
                 if spare is not None:
                     spare.kill()
-                self._proc = _WorkerProcess(self, preload)
+                self._proc = WorkerProcess(self, preload)
             if self.restarts > 1:
-                self._spare = _WorkerProcess(self, self._preload, tag=f"spare-{self.restarts}")
+                self._spare = WorkerProcess(self, self._preload, tag=f"spare-{self.restarts}")
         return self._proc
 
     def start(self, preload: Sequence[str] = ()) -> None:
@@ -165,8 +125,13 @@ class Learner:
             self._preload = tuple(preload)
             self._worker(preload)
 
+    def holds(self, generation: int) -> bool:
+        """Whether objects made by the worker of ``generation`` still exist: it is the current
+        worker and it is running (a handle exists only once a worker has answered)."""
+        return generation == self.generation and self._proc is not None
+
     # -- requests ----------------------------------------------------------------------------
-    def module(self, name: str) -> "ModuleProxy":
+    def module(self, name: str) -> ModuleProxy:
         return ModuleProxy(self, name)
 
     def load(self, module: str) -> None:
@@ -179,7 +144,7 @@ class Learner:
         if module in self._imported and self._proc is not None:
             return
         try:
-            self._exchange({"op": "import", "module": module}, (), self.limits.import_timeout_s,
+            self._exchange({P.OP: P.Op.IMPORT, P.MODULE: module}, (), self.limits.import_timeout_s,
                            f"importing {module}")
         except LearnerError as exc:
             if isinstance(exc, WorkerDied):
@@ -193,56 +158,59 @@ class Learner:
 
     def call(self, module: str, path: Sequence[str], args: Sequence[Any] = (),
              kwargs: dict | None = None, *, timeout: float | None = None,
-             probe: Sequence[str] = (), handle: "RemoteObject | None" = None) -> CallResult:
-        header: dict[str, Any] = {"op": "call", "path": list(path), "probe": list(probe)}
+             probe: Sequence[str] = (), handle: RemoteObject | None = None) -> CallResult:
+        """``target.path(*args, **kwargs)`` in the worker, ``target`` being the module or the
+        object ``handle`` holds; ``probe`` names ``protocol.Probe``s to measure as well."""
         enc = codec.Encoder(to_handle=self._handle_of)
-        header["args"] = enc.encode(list(args))
-        header["kwargs"] = enc.encode(dict(kwargs or {}))
+        header: dict[str, Any] = {P.OP: P.Op.CALL, P.PATH: list(path),
+                                  P.PROBES: [P.Probe(p) for p in probe],
+                                  P.ARGS: enc.encode(list(args)), P.KWARGS: enc.encode(dict(kwargs or {}))}
         return self._request(header, enc.buffers, module, handle, timeout, ".".join(path))
 
-    def getattr(self, handle: "RemoteObject", name: str) -> Any:
-        """``handle.name``; a dotted name (``"l1_w.grad"``) reads down the chain in the worker."""
-        return self._request({"op": "getattr", "path": name.split(".")}, [], handle._module,
-                             handle, None, name).value
+    def getattr(self, handle: RemoteObject, path: Sequence[str]) -> Any:
+        """``handle.path``, read down the chain of attribute names in the worker."""
+        return self._request({P.OP: P.Op.GETATTR, P.PATH: list(path)}, [], handle._module,
+                             handle, None, ".".join(path)).value
 
     def stage(self, module: str, key: str, inputs: Sequence[Sequence[Any]]) -> None:
         """Keep argument lists in the worker under ``key`` for ``run_staged`` (timing)."""
         enc = codec.Encoder(to_handle=self._handle_of)
-        header = {"op": "stage", "key": key, "inputs": enc.encode([list(a) for a in inputs])}
+        header = {P.OP: P.Op.STAGE, P.KEY: key, P.INPUTS: enc.encode([list(a) for a in inputs])}
         self._request(header, enc.buffers, module, None, self.limits.call_timeout_s, "staging")
 
     def run_staged(self, module: str, path: Sequence[str], key: str, *, timeout: float | None = None,
                    sync_cuda: bool = False) -> CallResult:
-        header = {"op": "run_staged", "path": list(path), "key": key, "sync_cuda": sync_cuda}
+        header = {P.OP: P.Op.RUN_STAGED, P.PATH: list(path), P.KEY: key, P.SYNC_CUDA: sync_cuda}
         return self._request(header, [], module, None, timeout, ".".join(path))
 
-    def take_output(self, limit: int = 2000) -> str:
+    def take_output(self, limit: int = truncation.OUTPUT_CHARS) -> str:
         """What the learner's code printed since the last call, cut to ``limit`` characters."""
         text = self._proc.take_output(limit) if self._proc is not None else ""
         return text.replace(str(self.submission_dir) + os.sep, "")
 
     def _request(self, header: dict, buffers: list[bytes], module: str,
-                 handle: "RemoteObject | None", timeout: float | None, what: str) -> CallResult:
+                 handle: RemoteObject | None, timeout: float | None, what: str) -> CallResult:
         if handle is not None:
-            if handle._generation != self.generation or self._proc is None:
-                raise WorkerDied(f"the {handle._handle.type_name} object was lost when the "
+            if not self.holds(handle._generation):
+                raise WorkerDied(f"the {handle.type_name} object was lost when the "
                                  f"worker restarted after an earlier failure")
-            header["handle"] = handle._handle.id
+            header[P.HANDLE] = handle._handle.id
         else:
             self.load(module)
-            header["module"] = module
+            header[P.MODULE] = module
         if self._released:
-            self._exchange({"op": "release", "ids": self._released}, [], 5.0, "releasing")
+            self._exchange({P.OP: P.Op.RELEASE, P.IDS: self._released}, [], RELEASE_TIMEOUT_S,
+                           "releasing")
             self._released = []
         start = time.perf_counter()
         reply, out = self._exchange(header, buffers, timeout or self.limits.call_timeout_s, what)
         seconds = time.perf_counter() - start
         try:
-            value = codec.Decoder(out).decode(reply.get("value"))
+            value = codec.Decoder(out).decode(reply.get(P.VALUE))
         except codec.CodecError as exc:   # learner code can write to the reply pipe too
             self._discard()
             raise WorkerDied(f"the worker sent back a malformed reply ({exc})") from None
-        extra = {k: v for k, v in reply.items() if k not in ("ok", "value")}
+        extra = {k: v for k, v in reply.items() if k not in (P.OK, P.VALUE)}
         return CallResult(self._wrap(value, module), extra, seconds)
 
     def _exchange(self, header: dict, buffers: Sequence[bytes], timeout: float,
@@ -262,13 +230,10 @@ class Learner:
             died = proc.death_reason()
             self._discard()
             raise WorkerDied(died) from None
-        if not reply.get("ok"):
-            err = reply.get("error", {})
-            cls = NotStarted if err.get("type") == "NotImplementedError" else LearnerRaised
-            raised = cls(err.get("type", "Exception"), err.get("message", ""),
-                         err.get("traceback", ""), reply.get("mro", []))
+        if not reply.get(P.OK):
+            raised = _raised(reply.get(P.ERROR) or {})
             raised.message += limit_note(raised, self.limits, sandboxed=proc.sandboxed)
-            if reply.get("stage") == "reply":
+            if reply.get(P.STAGE) == P.Stage.REPLY:
                 raise WorkerDied(f"the value returned could not be sent back ({raised})")
             raise raised
         return reply, out
@@ -277,7 +242,7 @@ class Learner:
         if isinstance(value, RemoteObject):
             # No worker now means the one holding the object is gone (a handle exists only
             # once a worker has answered), even before the next worker bumps the generation.
-            if value._generation != self.generation or self._proc is None:
+            if not self.holds(value._generation):
                 raise WorkerDied("an object from a worker that has since restarted was passed in")
             return value._handle
         raise codec.CodecError(f"cannot send a {type(value).__name__} to the learner's code")
@@ -293,101 +258,35 @@ class Learner:
             return {k: self._wrap(v, module) for k, v in value.items()}
         return value
 
-
-class ModuleProxy:
-    """``proxy.matmul(a, b)`` calls ``matmul`` of the learner's module in the worker."""
-
-    def __init__(self, learner: Learner, name: str) -> None:
-        self._learner, self._name = learner, name
-
-    def __getattr__(self, attr: str) -> "FunctionProxy":
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return FunctionProxy(self._learner, self._name, attr)
-
-    def load(self) -> None:
-        self._learner.load(self._name)
+    def release(self, hid: int, generation: int) -> None:
+        """Forget object ``hid`` in the worker with the next request (its proxy is gone)."""
+        if generation == self.generation:
+            self._released.append(hid)
 
 
-class FunctionProxy:
-    def __init__(self, learner: Learner, module: str, name: str) -> None:
-        self._learner, self.module, self.name = learner, module, name
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._learner.call(self.module, [self.name], args, kwargs).value
-
-    def call(self, *args: Any, timeout: float | None = None, probe: Sequence[str] = (),
-             **kwargs: Any) -> CallResult:
-        """Like calling the proxy, with a time limit and probes (``trace``, ``shares_memory``,
-        ``array_meta``, ``lines``: how often each line of the learner's files ran;
-        ``materialize``: an iterator result is read into a list in the worker)."""
-        return self._learner.call(self.module, [self.name], args, kwargs, timeout=timeout,
-                                  probe=probe)
+def _raised(error: dict) -> LearnerRaised:
+    """The exception an error reply describes (``protocol``'s error keys)."""
+    cls = NotStarted if error.get(P.NOT_STARTED) else LearnerRaised
+    return cls(error.get("type", "Exception"), error.get("message", ""),
+               error.get("traceback", ""), error.get(P.MRO, []),
+               errno=error.get(P.ERRNO), where=error.get(P.WHERE, ""))
 
 
-class RemoteObject:
-    """An object that lives in the worker (a learner's model, say).
-
-    Attribute reads fetch the value (data comes back as data, anything else as another
-    ``RemoteObject``); calling it calls the object in the worker.
-    """
-
-    def __init__(self, learner: Learner, handle: codec.Handle, module: str) -> None:
-        object.__setattr__(self, "_learner", learner)
-        object.__setattr__(self, "_handle", handle)
-        object.__setattr__(self, "_module", module)
-        object.__setattr__(self, "_generation", learner.generation)
-        weakref.finalize(self, _release, weakref.ref(learner), handle.id, learner.generation)
-
-    @property
-    def type_name(self) -> str:
-        return self._handle.type_name
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self._learner.getattr(self, name)
-
-    def __call__(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        return self._learner.call(self._module, [], args, kwargs, timeout=timeout, handle=self).value
-
-    def method(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call ``obj.name(*args)`` in the worker in one round trip."""
-        return self._learner.call(self._module, [name], args, kwargs, timeout=timeout,
-                                  handle=self).value
-
-    def method_list(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> list:
-        """``list(obj.name(*args))``, read in the worker: for methods that return an iterator,
-        e.g. ``model.method_list("named_parameters")`` -> ``[(name, tensor), ...]``."""
-        return self._learner.call(self._module, [name], args, kwargs, timeout=timeout,
-                                  handle=self, probe=["materialize"]).value
-
-    def __repr__(self) -> str:
-        return f"<learner's {self._handle.type_name} object: {self._handle.text}>"
-
-
-def _release(learner_ref: "weakref.ref[Learner]", hid: int, generation: int) -> None:
-    learner = learner_ref()
-    if learner is not None and learner.generation == generation:
-        learner._released.append(hid)
-
-
-class _WorkerProcess:
+class WorkerProcess:
     """One worker subprocess and the two pipes to it; every wait has a deadline."""
 
     def __init__(self, learner: Learner, preload: Sequence[str] = (), tag: str | None = None) -> None:
         self.output_path = learner.scratch / f"output-{tag or learner.generation}.txt"
         self.limits = learner.limits
-        self.sandboxed = learner.sandbox and bubblewrap()[0] is not None
+        self.sandboxed = learner.sandbox.bwrap is not None
         self._output_read = 0
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         cmd, env = worker_command(
             python=sys.executable, runtime=learner.runtime, submission=learner.submission_dir,
             scratch=learner.scratch, requests_fd=req_r, replies_fd=rep_w,
-            threads=learner.threads, sandbox=learner.sandbox, limits=learner.limits)
-        if preload:
-            cmd += ["--preload", ",".join(preload)]
+            threads=learner.threads, bwrap=learner.sandbox.bwrap, limits=learner.limits,
+            preload=tuple(preload))
         with open(self.output_path, "wb") as out:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -423,11 +322,11 @@ class _WorkerProcess:
                 code = self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
-            said = self.take_output(400).strip().splitlines()
+            said = self.take_output(truncation.START_OUTPUT_CHARS).strip().splitlines()
             self.kill()   # before any learner code ran: the grader's or the machine's problem
             raise WorkerDied(f"the worker process could not start (exit status {code})"
                              + (f": {said[-1]}" if said else "")) from None
-        self.pid = hello.get("pid")
+        self.pid = hello.get(P.PID)
         self.ready = True
 
     def exchange(self, header: dict, buffers: Sequence[bytes], timeout: float) -> tuple[dict, list[bytes]]:
@@ -502,36 +401,31 @@ class _WorkerProcess:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_group(self.proc, wait_s=5)
 
 
 ENDED = "your code ended the worker process"
 IMPORT_DEATH = ENDED + " during import"
+# A sandboxed EAGAIN is the process limit when the learner's code was starting a process or a
+# thread; these words in its traceback (the learner's own lines) say that it was.
+_STARTS_A_TASK = ("fork", "Popen", "Process", "Thread")
 
 
 def limit_note(raised: LearnerRaised, limits: Limits, *, sandboxed: bool) -> str:
     """Plain words for an exception that is really one of the worker's limits."""
     if raised.is_a(MemoryError):
         return f" (memory limit of {limits.memory_mb} MiB exceeded)"
-    if raised.is_a(OSError) and raised.message.startswith("[Errno 27]"):
+    if raised.is_a(OSError) and raised.errno == errno.EFBIG:
         return f" (your code printed more than {limits.output_kb} KiB: the output limit)"
-    if raised.is_a(OSError) and raised.message.startswith("[Errno 24]"):
+    if raised.is_a(OSError) and raised.errno == errno.EMFILE:
         return f" (limit of {limits.open_files} open files reached)"
-    if (sandboxed and raised.is_a(OSError) and raised.message.startswith("[Errno 11]")
-            and any(w in raised.traceback_text for w in ("fork", "Popen", "Process", "Thread"))):
+    if (sandboxed and raised.is_a(OSError) and raised.errno == errno.EAGAIN
+            and any(w in raised.traceback_text for w in _STARTS_A_TASK)):
         return f" (limit of {limits.processes} processes and threads reached)"
     return ""
 
 
-def describe_signal(signum: int, limits: Limits | None = None) -> str:
-    limits = limits or Limits()
+def describe_signal(signum: int, limits: Limits) -> str:
     reasons = {
         signal.SIGKILL: ("it was killed (SIGKILL): by your code, by the machine running out of "
                          "memory, or by the grader"),

@@ -6,8 +6,8 @@ tensors (with their device), exceptions as text, and opaque *handles* naming obj
 stay in the worker (a model, say). Nothing is ever pickled, so a value can not run code
 when it is decoded.
 
-This module is copied next to the worker and must import only the standard library at
-module level; NumPy and PyTorch are imported when a value needs them.
+This module is copied next to the worker (with ``truncation.py``) and must import only the
+standard library at module level; NumPy and PyTorch are imported when a value needs them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ import math
 import struct
 import sys
 from typing import Any, BinaryIO, Callable
+
+if __package__:      # grader.isolation.codec, in the grader
+    from grader import truncation
+else:                # codec.py beside worker.py in the worker's runtime folder
+    import truncation
 
 _HEADER = struct.Struct("<Q")  # length prefix of each part of a frame
 MAX_FRAME_BYTES = 1 << 31
@@ -96,7 +101,8 @@ def _is_numpy(value: Any) -> bool:
     return np is not None and isinstance(value, (np.ndarray, np.generic))
 
 
-def _is_tensor(value: Any) -> bool:
+def is_tensor(value: Any) -> bool:
+    """A torch tensor, without importing torch where nothing has."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.Tensor)
 
@@ -139,7 +145,7 @@ class Encoder:
                     "axes": None if value.axes is None else list(value.axes)}
         if _is_numpy(value):
             return self._numpy(value)
-        if _is_tensor(value):
+        if is_tensor(value):
             return self._tensor(value)
         if isinstance(value, BaseException):
             return {"$": "exception", **describe_exception(value)}
@@ -313,7 +319,8 @@ def describe_exception(exc: BaseException, tb_text: str = "") -> dict:
         message = str(exc)
     except Exception:  # a learner's exception whose __str__ itself fails
         message = "<the exception's message could not be read>"
-    return {"type": type(exc).__name__, "message": message[:4000], "traceback": tb_text[-8000:]}
+    return {"type": type(exc).__name__, "message": message[:truncation.EXCEPTION_MESSAGE_CHARS],
+            "traceback": tb_text[-truncation.TRACEBACK_CHARS:]}
 
 
 def pack_frame(header: Any, buffers: list[bytes] = ()) -> bytes:

@@ -1,43 +1,28 @@
-"""How a worker process is started: its command line, environment and resource limits.
+"""How a worker process is started: its command line, environment, resource limits, and the
+bubblewrap sandbox around it.
 
-Limits apply to every worker. The bubblewrap sandbox (namespaces, hidden folders) wraps the
-command where ``bwrap`` is installed; see the README's threat model.
+Limits (``settings.Limits``) apply to every worker. The bubblewrap sandbox (namespaces,
+hidden folders) wraps the command where ``bwrap`` works (``sandbox_for``); see the README's
+threat model. ``describe_sandbox`` is the line every report prints about it, kept beside the
+arguments it describes so the two stay true to each other.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import signal
-from dataclasses import asdict, dataclass
+import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
+from grader import truncation
+from grader.isolation import protocol as P
 from grader.paths import KIT_ROOT
+from grader.settings import Limits, Settings
 
 MIB = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    call_timeout_s: float = 10.0       # one call into the learner's code
-    import_timeout_s: float = 20.0     # importing the learner's module
-    start_timeout_s: float = 30.0      # the worker process getting ready
-    memory_mb: int = 2048              # data the worker may allocate (RLIMIT_DATA)
-    output_kb: int = 1024              # what it may print (RLIMIT_FSIZE on the capture file)
-    cpu_s: int = 600                   # CPU time over the worker's whole life
-    open_files: int = 256
-    processes: int = 256               # tasks (threads too) in the sandbox (RLIMIT_NPROC; bwrap only)
-    submission_timeout_s: float = 600.0  # one whole submission in a batch (enforced by batch.py)
-
-    def describe(self) -> str:
-        return (f"limits: {self.call_timeout_s:g} s per call, {self.memory_mb} MiB memory, "
-                f"{self.output_kb} KiB output, {self.cpu_s} s CPU per worker, "
-                f"{self.open_files} open files, {self.processes} processes (sandboxed only), "
-                f"{self.submission_timeout_s:g} s per submission in a batch")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def worker_preexec(limits: Limits) -> Callable[[], None]:
@@ -93,41 +78,50 @@ _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_V
                "LD_LIBRARY_PATH")
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """The variables that hold BLAS, OpenMP and friends to ``threads`` threads."""
+    return dict.fromkeys(THREAD_VARIABLES, str(max(1, threads)))
+
+
 def worker_env(*, scratch: Path, threads: int) -> dict[str, str]:
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    n = str(max(1, threads))
     env.update({
         "HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
-        "NUMEXPR_NUM_THREADS": n, "VECLIB_MAXIMUM_THREADS": n,
+        **thread_env(threads),
     })
     return env
 
 
 def worker_command(*, python: str, runtime: Path, submission: Path, scratch: Path,
-                   requests_fd: int, replies_fd: int, threads: int, sandbox: bool,
-                   limits: Limits | None = None) -> tuple[list[str], dict[str, str]]:
-    """The worker's command line and environment; wrapped in bubblewrap where it works.
+                   requests_fd: int, replies_fd: int, threads: int, bwrap: str | None,
+                   limits: Limits, preload: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+    """The worker's command line and environment; wrapped in ``bwrap`` when one is given
+    (``sandbox_for(settings).bwrap``).
 
     Inside bubblewrap the learner's code sees the system's read-only folders, the Python
     installation, its own submission (read-only), the worker's runtime (read-only) and one
     writable home folder; nothing of the kit (``solutions/``, ``grader/``, output folders).
     """
-    cmd = [python, "-I", "-B", str(runtime / "worker.py"), "--requests", str(requests_fd),
-           "--replies", str(replies_fd), "--submission", str(submission)]
-    bwrap = bubblewrap()[0] if sandbox else None
+    cmd = [python, "-I", "-B", str(runtime / "worker.py"), P.OPT_REQUESTS, str(requests_fd),
+           P.OPT_REPLIES, str(replies_fd), P.OPT_SUBMISSION, str(submission)]
+    if preload:
+        cmd += [P.OPT_PRELOAD, ",".join(preload)]
     if bwrap is None:
         return cmd, worker_env(scratch=scratch, threads=threads)
     home = scratch / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = worker_env(scratch=home, threads=threads)
-    cmd += ["--max-processes", str((limits or Limits()).processes)]
+    cmd += [P.OPT_MAX_PROCESSES, str(limits.processes)]
     if os.geteuid() == 0:   # the worker drops to SANDBOX_UID itself (see _bwrap_args)
         os.chown(home, SANDBOX_UID, SANDBOX_UID)
         for folder in (runtime, submission):
             _let_others_read(folder)
-        cmd += ["--run-as", str(SANDBOX_UID)]
+        cmd += [P.OPT_RUN_AS, str(SANDBOX_UID)]
     return [bwrap, *_bwrap_args(python, binds_ro=[runtime, submission], binds_rw=[home],
                                 chdir=submission), "--", *cmd], env
 
@@ -226,58 +220,41 @@ def _kit_private(path: str) -> bool:
     return not parts or parts[0] in ("solutions", "grader", "tests", "exercises", "notebooks")
 
 
-_PROBE: tuple[str | None, str] | None = None
+class Sandbox(NamedTuple):
+    """How learner code is isolated: ``bwrap`` is the bubblewrap to wrap workers in, or None
+    (then ``why`` says why not)."""
+
+    bwrap: str | None
+    why: str
+
+
+TURNED_OFF = "the sandbox was turned off (sandbox = false)"
 _PROBE_CODE = ("import os\nif os.getuid() == 0:\n    os.setgroups([]); os.setgid({uid}); "
                "os.setuid({uid})\nprint(os.getuid())")
 
 
-def bubblewrap() -> tuple[str | None, str]:
-    """``(path of bwrap, description)`` where a sandboxed Python starts, else ``(None, why)``.
-
-    Probed once per process: bwrap may be installed but refused user namespaces (a
-    container, a hardened kernel), and that must show as "unsandboxed", not as a grader error.
-    """
-    global _PROBE
-    if _PROBE is None:
-        _PROBE = _inherited_probe() or _probe()
-    return _PROBE
+def sandbox_for(settings: Settings) -> Sandbox:
+    """The sandbox these settings give: none when turned off, a probe a batch parent already
+    made (``settings.sandbox_probe``), else this process's own probe."""
+    if not settings.sandbox:
+        return Sandbox(None, TURNED_OFF)
+    if settings.sandbox_probe is not None:
+        return Sandbox(*settings.sandbox_probe)
+    return probe_sandbox()
 
 
-PROBE_ENV = "GRADER_SANDBOX_PROBE"
-
-
-def probe_env() -> dict[str, str]:
-    """This process's probe result, for child grading processes (a batch's): they skip the probe."""
-    import json
-
-    return {PROBE_ENV: json.dumps(list(bubblewrap()))}
-
-
-def _inherited_probe() -> tuple[str | None, str] | None:
-    """The probe result a batch parent passed down in ``$GRADER_SANDBOX_PROBE``, if well formed."""
-    import json
-
-    raw = os.environ.get(PROBE_ENV)
-    if not raw:
-        return None
-    try:
-        path, why = json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(why, str) or not (path is None or (isinstance(path, str) and os.access(path, os.X_OK))):
-        return None
-    return path, why
-
-
-def _probe() -> tuple[str | None, str]:
+@functools.cache
+def probe_sandbox() -> Sandbox:
+    """Whether a sandboxed Python starts here: bwrap may be installed but refused user
+    namespaces (a container, a hardened kernel), and that must show as "unsandboxed", not as
+    a grader error. Probed once per process (it costs one worker start)."""
     import shutil
-    import subprocess
     import sys
     import tempfile
 
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return None, "bwrap not installed"
+        return Sandbox(None, "bwrap not installed")
     with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
         here = Path(tmp)
         cmd = [bwrap, *_bwrap_args(sys.executable, binds_ro=[], binds_rw=[here], chdir=here),
@@ -286,11 +263,12 @@ def _probe() -> tuple[str | None, str]:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
                                   stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return None, f"bwrap could not start a sandbox ({exc})"
+            return Sandbox(None, f"bwrap could not start a sandbox ({exc})")
     if done.returncode != 0 or done.stdout.strip() != str(SANDBOX_UID):
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        return None, f"bwrap is installed but could not start a sandbox ({why[:200]})"
-    return bwrap, "bubblewrap"
+        return Sandbox(None, "bwrap is installed but could not start a sandbox "
+                             f"({why[:truncation.PROBE_ERROR_CHARS]})")
+    return Sandbox(bwrap, "bubblewrap")
 
 
 UNSANDBOXED = ("sandbox: none — {why}; learner code ran as an ordinary subprocess with "
@@ -299,12 +277,22 @@ SANDBOXED = ("sandbox: bubblewrap (uid {uid}, own PID, network and IPC namespace
              "only the submission, a scratch folder and read-only system folders visible)")
 
 
-def sandbox_note(requested: bool) -> str:
-    """One line for every report saying how learner code was isolated."""
-    if not requested:
-        return UNSANDBOXED.format(why="the sandbox was turned off (sandbox = false)")
-    bwrap, why = bubblewrap()
-    if bwrap is None:
-        return UNSANDBOXED.format(why=why)
+def describe_sandbox(sandbox: Sandbox) -> str:
+    """The line every report has about how learner code was isolated."""
+    if sandbox.bwrap is None:
+        return UNSANDBOXED.format(why=sandbox.why)
     return SANDBOXED.format(uid=SANDBOX_UID,
                             userns="" if os.geteuid() == 0 else " and user namespace")
+
+
+def kill_group(proc, *, wait_s: float) -> None:
+    """SIGKILL the process group ``proc`` leads (its own session: a worker, a batch child and
+    everything they started), then wait up to ``wait_s`` for ``proc`` to be gone."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        pass

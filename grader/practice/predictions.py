@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.files import scratch_dir
-from grader.isolation.client import Learner, LearnerError, LearnerRaised
+from grader.errors import LearnerError
+from grader.isolation.client import Learner
+from grader.isolation.proxies import ModuleProxy
 from grader.paths import KIT_ROOT
 from grader.settings import Settings
 from grader.engine.submission import SubmissionError, load_submission
@@ -67,33 +69,28 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
             loaded = load_submission(submission, scratch / "submission", exercise_ids=[MODULE])
         except SubmissionError as exc:
             raise PredictionsError(str(exc)) from None
-        with Learner(loaded.directory, modules=sorted(loaded.modules), limits=settings.limits,
-                     scratch=scratch / "worker", threads=settings.threads,
-                     sandbox=settings.sandbox) as learner:
+        with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
+                     scratch=scratch / "worker") as learner:
             learner.start(preload=["numpy", "torch"])
-            return _train_and_draw(learner, out, n, settings.seed)
+            return _train_and_draw(learner.module(MODULE), out, n, settings)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _train_and_draw(learner: Learner, out: Path, n: int, seed: int) -> Predictions:
+def _train_and_draw(ex: ModuleProxy, out: Path, n: int, settings: Settings) -> Predictions:
     from grader.data import load_mnist   # torch and matplotlib: imported by this command only
     from grader.report.plots import save_prediction_grid
 
-    digits = load_mnist()
-    ex = learner.module(MODULE)
+    digits = load_mnist(root=settings.data_dir)
     step = "loading ex04_simple_mnist.py"
     try:
-        try:
-            learner.call(MODULE, ["torch", "manual_seed"], [seed])   # repeatable, where possible
-        except LearnerRaised:
-            pass
+        ex.seed_torch(settings.seed)         # repeatable, where the module has a torch to seed
         step = "SimpleMnist()"
         model = ex.SimpleMnist()
         step = "fit(model, train_x, train_y, epochs=1)"
         start = time.perf_counter()
         ex.fit.call(model, digits.train_x, digits.train_y, epochs=FIT_EPOCHS,
-                    timeout=max(FIT_TIMEOUT_S, learner.limits.call_timeout_s))
+                    timeout=max(FIT_TIMEOUT_S, settings.limits.call_timeout_s))
         seconds = time.perf_counter() - start
         step = "predict(model, test_x)"
         predicted = ex.predict(model, digits.test_x)

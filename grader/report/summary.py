@@ -17,7 +17,7 @@ from pathlib import Path
 from grader import __version__
 from grader.report.gradebook import ERROR, NOT_STARTED, OK, exercise_columns, row_status, write_text
 from grader.results import CheckStatus, ExerciseStatus, Submission
-from grader.isolation.launch import Limits
+from grader.settings import Limits
 
 TOP_CHECKS = 15
 TOP_SLOWEST = 10

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import functools
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +32,11 @@ import torch
 from grader.checks.constraints import LINEAR
 from grader.data import load_mnist
 from grader.checks.expect import CheckFailed, expect, expect_array, expect_without, fail, result_of
-from grader.isolation.client import LearnerError, LearnerRaised, NotStarted, RemoteObject
+from grader.errors import LearnerError, LearnerRaised, NotStarted
+from grader.isolation.proxies import RemoteObject
 
 pytestmark = pytest.mark.exercise("ex04_simple_mnist")
 
-MODULE = "ex04_simple_mnist"
 SPEC_SHAPES = {"l1_w": (784, 256), "l1_b": (256,), "l2_w": (256, 10), "l2_b": (10,)}
 N_PARAMETERS = 203_530
 SHAPES_TEXT = "l1_w (784, 256), l1_b (256,), l2_w (256, 10), l2_b (10,)"
@@ -84,9 +83,13 @@ PREDICTIONS_HINT = ("`grader show-predictions` (or `make predictions`) draws you
                     "predictions on held-out digits into build/ex04_predictions.png")
 
 
+def _digits(settings):
+    return _load_digits(settings.data_dir)
+
+
 @functools.cache
-def _digits():
-    return load_mnist()
+def _load_digits(data_dir: str | None):
+    return load_mnist(root=data_dir)
 
 
 def _randn(rng: np.random.Generator, *shape: int) -> torch.Tensor:
@@ -301,12 +304,11 @@ def test_simple_mnist_forward_image_shapes(ex, rng):
 
 
 @pytest.mark.check(points=2, kind="constraint", hints=(LINEAR.hint,))
-def test_simple_mnist_without_linear(ex, source, learner, rng):
+def test_simple_mnist_without_linear(ex, source, rng):
     expect_without(source, "SimpleMnist", LINEAR, hint=LINEAR.hint)
     model = _new_model(ex)
     x = _randn(rng, 4, 784)
-    traced = result_of(learner.call, MODULE, [], [x], handle=model, probe=["trace"],
-                       call="SimpleMnist()(x)")
+    traced = result_of(model.call, x, probe=["trace"], call="SimpleMnist()(x)")
     expect(isinstance(traced.value, torch.Tensor) and tuple(traced.value.shape) == (4, 10),
            "SimpleMnist()(x)", "expected logits of shape (4, 10)")
     expect_without(source, "SimpleMnist", LINEAR, trace=traced.extra.get("trace"),
@@ -353,45 +355,39 @@ class _Run:
     losses: Any
     seconds: float
     before: torch.Tensor | None
-    generation: int
     error: BaseException | None = None
 
 
-_RUNS: "weakref.WeakKeyDictionary[Any, _Run]" = weakref.WeakKeyDictionary()
+@pytest.fixture(scope="module")
+def fit_runs() -> dict[str, _Run]:
+    """Where the one training of a grading run is kept (a fixture: each run has its own)."""
+    return {}
 
 
-def _trained(ex, learner, seed: int, settings) -> _Run:
+def _trained(ex, fit_runs: dict[str, _Run], seed: int, settings) -> _Run:
     """The learner's SimpleMnist after ``fit(model, train_x, train_y, epochs=2)``, trained once
     per grading run. A failure is kept too (a fit that hangs costs its time limit once)."""
-    run = _RUNS.get(learner)
-    if run is not None and (run.error is not None or run.generation == learner.generation):
+    run = fit_runs.get("fit")
+    if run is not None:
         if run.error is not None:
             raise run.error.with_traceback(None)
         return run
-    digits = _digits()
+    digits = _digits(settings)
     try:
-        _seed_worker(learner, seed)
+        # The worker's torch is seeded from --seed, so grading the same submission twice
+        # trains the same model (skipped where the module has no torch to seed).
+        ex.seed_torch(seed)
         model = _new_model(ex)
         before = _attribute(model, "l1_w")
         timeout = max(FIT_TIMEOUT_S, settings.limits.call_timeout_s)
         result = ex.fit.call(model, digits.train_x, digits.train_y, epochs=FIT_EPOCHS, timeout=timeout)
     except (LearnerError, CheckFailed) as exc:
-        _RUNS[learner] = _Run(None, None, 0.0, None, learner.generation, exc)
+        fit_runs["fit"] = _Run(None, None, 0.0, None, exc)
         raise
     run = _Run(model, result.value, result.seconds,
-               before.detach().clone() if isinstance(before, torch.Tensor) else None,
-               learner.generation)
-    _RUNS[learner] = run
+               before.detach().clone() if isinstance(before, torch.Tensor) else None)
+    fit_runs["fit"] = run
     return run
-
-
-def _seed_worker(learner, seed: int) -> None:
-    """``torch.manual_seed(seed)`` in the worker, through the learner's module's ``torch``, so
-    that grading the same submission twice trains the same model; skipped where it has none."""
-    try:
-        learner.call(MODULE, ["torch", "manual_seed"], [seed])
-    except LearnerRaised:
-        pass
 
 
 def _fit_call() -> str:
@@ -401,10 +397,10 @@ def _fit_call() -> str:
 @pytest.mark.check(points=3, hints=(
     "Per batch: loss = F.cross_entropy(model(xb), yb); optimizer.zero_grad(); loss.backward(); "
     "optimizer.step(). torch.optim.Adam(model.parameters(), lr=5e-3) learns quickly.",))
-def test_fit_reaches_held_out_accuracy(ex, learner, seed, settings, check, rng, source):
-    digits = _digits()
+def test_fit_reaches_held_out_accuracy(ex, fit_runs, seed, settings, check, rng, source):
+    digits = _digits(settings)
     try:
-        run = _trained(ex, learner, seed, settings)
+        run = _trained(ex, fit_runs, seed, settings)
     except LearnerRaised as exc:
         if "empty parameter list" in exc.message:
             fail(_fit_call(), f"raised {exc.type_name}: {exc.message}",
@@ -452,7 +448,7 @@ def _gradient_pile_up(ex, rng) -> float | None:
         model = _new_model(ex)
         x, y = _randn(rng, 32, 784), torch.from_numpy(rng.integers(0, 10, 32))
         ex.fit(model, x, y, epochs=3, lr=0.0, batch_size=32)
-        grad = getattr(model, "l2_b.grad")
+        grad = model.grad_of("l2_b")
         params = {name: getattr(model, name) for name in SPEC_SHAPES}
     except (LearnerError, CheckFailed):
         return None
@@ -484,10 +480,10 @@ def _mentions_zero_grad(source) -> bool:
 
 @pytest.mark.check(points=1, hints=(
     "Append loss.item() for every batch; the last batch may be smaller than batch_size.",))
-def test_fit_returns_losses(ex, learner, seed, settings):
-    run = _trained(ex, learner, seed, settings)
+def test_fit_returns_losses(ex, fit_runs, seed, settings):
+    run = _trained(ex, fit_runs, seed, settings)
     losses, call = run.losses, _fit_call()
-    want = math.ceil(len(_digits().train_x) / BATCH_SIZE) * FIT_EPOCHS
+    want = math.ceil(len(_digits(settings).train_x) / BATCH_SIZE) * FIT_EPOCHS
     expect(isinstance(losses, list), call, f"expected a list of losses, got {type(losses).__name__}")
     expect(len(losses) == want, call, f"expected {want} losses (one per batch: ceil(4000 / 64) "
            f"x {FIT_EPOCHS} epochs), got {len(losses)}")
