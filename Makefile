@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
 
 notebooks: $(STAMP)
-	$(PY) -m grader.engine.notebook_source
+	$(PY) -m grader.instructor.build_notebooks
 
 watch: $(STAMP)
 	$(PY) -m grader watch $(EX) $(ARGS)

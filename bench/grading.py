@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from grader import registry
-from grader.paths import KIT_ROOT
+from grader.paths import KIT_ROOT, SOLUTIONS_DIR as SOLUTIONS
 from grader.settings import Settings
 
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "grading.json"
-SOLUTIONS = KIT_ROOT / "solutions"
 GOALS = {"grade_all_s": 5.0, "grade_one_s": 2.0, "batch_per_min": 60.0}
 
 

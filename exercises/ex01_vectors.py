@@ -1,4 +1,4 @@
-"""Exercise 01: vectors, the dot product, length and direction.
+"""Exercise 01: Vectors: dot product, norm, cosine similarity.
 
 A vector is an ordered list of numbers: the inputs of a neuron, its weights, one
 row of activations.  The dot product of two vectors of equal length multiplies

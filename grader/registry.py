@@ -1,11 +1,32 @@
-"""The exercises the kit teaches, in teaching order: ids, titles, graded functions, suites."""
+"""The exercises the kit teaches, read from the kit's own files: nothing here names one.
+
+An exercise is a module ``exNN_name.py`` in ``solutions/`` (the reference) and
+``exercises/`` (the stub a learner fills in; the two share their outline, a kit test makes
+sure). From it:
+
+- ``id``: the file name without ``.py``; teaching order is the order of the ids;
+- ``title``: the first line of the module's docstring, without an "Exercise NN: " in front
+  and the final full stop;
+- ``functions``: its public top-level functions and classes, in order (what is graded);
+- ``uses_torch``: it imports torch (the worker then preloads torch);
+- ``suite``: ``grader/suites/test_<id>.py``, the hidden checks (may not exist yet).
+
+The reference solution is read when there is one, else the stub: a learner edits the stub,
+and their syntax error or extra helper must not change what the grader knows. Adding an
+exercise therefore touches no grader code (README, "Adding an exercise").
+"""
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SUITES_DIR = Path(__file__).resolve().parent / "suites"
+from grader.paths import EXERCISES_DIR, SOLUTIONS_DIR, SUITES_DIR
+
+ID_PATTERN = re.compile(r"ex\d\d_\w+")
+TITLE_PREFIX = re.compile(r"^Exercise \d+:\s*")
 
 
 @dataclass(frozen=True)
@@ -24,22 +45,34 @@ class ExerciseInfo:
         return f"{self.id}.py"
 
 
-EXERCISES: tuple[ExerciseInfo, ...] = (
-    ExerciseInfo("ex01_vectors", "Vectors: dot product, norm, cosine similarity",
-                 ("dot", "norm", "unit", "cosine_similarity")),
-    ExerciseInfo("ex02_broadcasting", "Broadcasting: the rule, expand_dims, broadcast_to",
-                 ("broadcast_shape", "expand_dims", "broadcast_to")),
-    ExerciseInfo("ex03_matmul", "Matrix multiplication from broadcasting",
-                 ("matvec", "matmul", "matmul_loops", "batched_matmul")),
-    ExerciseInfo("ex04_simple_mnist", "SimpleMnist: a two-layer network on real digits",
-                 ("get_weights", "SimpleMnist", "predict", "accuracy", "fit"), uses_torch=True),
-    ExerciseInfo("ex05_health_states", "Markov health states and shop totals",
-                 ("next_year", "after_years", "shop_totals", "cheapest_shop")),
-    ExerciseInfo("ex06_vectorize", "Vectorize for speed on CPU and GPU",
-                 ("pairwise_sq_dists", "softmax", "normalize_channels", "knn_predict"),
-                 uses_torch=True),
-)
+def read_exercise(path: Path) -> ExerciseInfo:
+    """The exercise a stub or solution module defines (``ValueError`` when it cannot be read)."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the exercise ({exc})") from None
+    doc = (ast.get_docstring(tree) or "").strip()
+    title = TITLE_PREFIX.sub("", doc.splitlines()[0]).rstrip(".") if doc else Path(path).stem
+    functions = tuple(n.name for n in tree.body
+                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      and not n.name.startswith("_"))
+    imported = {a.name.split(".")[0] for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in tree.body
+                 if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    return ExerciseInfo(Path(path).stem, title, functions, uses_torch="torch" in imported)
 
+
+def discover(solutions: Path = SOLUTIONS_DIR, stubs: Path = EXERCISES_DIR) -> tuple[ExerciseInfo, ...]:
+    """Every exercise with a solution or a stub, in teaching order."""
+    found: dict[str, Path] = {}
+    for folder in (stubs, solutions):           # the solution, where there is one, wins
+        for path in sorted(Path(folder).glob("ex*.py")):
+            if ID_PATTERN.fullmatch(path.stem):
+                found[path.stem] = path
+    return tuple(read_exercise(found[ex_id]) for ex_id in sorted(found))
+
+
+EXERCISES: tuple[ExerciseInfo, ...] = discover()
 BY_ID = {e.id: e for e in EXERCISES}
 
 

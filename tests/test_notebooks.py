@@ -18,13 +18,14 @@ import pytest
 from grader import registry
 from grader.practice import hints
 from grader.engine import notebook_source as notebooks
+from grader.instructor import build_notebooks as build
 from grader.practice.notebook_check import NO_SUITE, history_notebook
 from grader.engine.session import grade_submission
 from grader.settings import Settings
 from grader.practice.watch import STOPPED
 
 ROOT = Path(__file__).resolve().parent.parent
-STUBS = notebooks.exercises_with_stubs()
+STUBS = build.exercises_with_stubs()
 WITH_SUITES = [e for e in STUBS if registry.BY_ID[e].suite.exists()]
 NO_TIMING = Settings(timing=False)
 
@@ -33,7 +34,7 @@ NO_TIMING = Settings(timing=False)
 def solved_notebooks(tmp_path_factory) -> Path:
     """Notebooks built from solutions/ exactly as the exercise notebooks are built."""
     folder = tmp_path_factory.mktemp("solved")
-    notebooks.write_notebooks(folder, source=ROOT / "solutions", exercises=STUBS)
+    build.write_notebooks(folder, source=ROOT / "solutions", exercises=STUBS)
     return folder
 
 
@@ -47,15 +48,15 @@ def solved_modules():
 # -- building ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("ex_id", STUBS)
 def test_notebook_is_up_to_date_with_its_stub(ex_id):
-    path = notebooks.NOTEBOOKS_DIR / f"{ex_id}.ipynb"
-    want = notebooks.notebook_text(notebooks.build_notebook(ex_id, ROOT / "exercises" / f"{ex_id}.py"))
-    assert path.exists(), notebooks.OUT_OF_DATE.format(path=path)
-    assert path.read_text(encoding="utf-8") == want, notebooks.OUT_OF_DATE.format(path=path)
+    path = build.NOTEBOOKS_DIR / f"{ex_id}.ipynb"
+    want = build.notebook_text(build.build_notebook(ex_id, ROOT / "exercises" / f"{ex_id}.py"))
+    assert path.exists(), build.OUT_OF_DATE.format(path=path)
+    assert path.read_text(encoding="utf-8") == want, build.OUT_OF_DATE.format(path=path)
 
 
 @pytest.mark.parametrize("ex_id", STUBS)
 def test_notebook_is_valid_and_holds_the_stub(ex_id):
-    nb = nbformat.read(str(notebooks.NOTEBOOKS_DIR / f"{ex_id}.ipynb"), as_version=4)
+    nb = nbformat.read(str(build.NOTEBOOKS_DIR / f"{ex_id}.ipynb"), as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["grader"] == {"exercise": ex_id}
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
@@ -69,7 +70,7 @@ def test_notebook_is_valid_and_holds_the_stub(ex_id):
 
 def test_split_keeps_decorators_and_comments_with_their_definition():
     source = 'import x\n\n\n# helper\n@dec\ndef f():\n    pass\n\nY = 1\n\n\nclass C:\n    pass\n'
-    assert notebooks.split_definitions(source) == [
+    assert build.split_definitions(source) == [
         "import x", "# helper\n@dec\ndef f():\n    pass\n\nY = 1", "class C:\n    pass"]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from grader import truncation
 from grader.checks import constraints, diagnose
 from grader.errors import LearnerRaised, NotStarted
 
@@ -131,8 +132,9 @@ def expect_without(source: "LearnerSource", function: str, forbidden: constraint
     except constraints.ScanError as exc:
         raise CheckFailed(f"{source.filename} could not be read: {exc}") from None
     if found:
-        lines = "\n  ".join(constraints.describe(v) for v in found[:5])
-        more = f"\n  (and {len(found) - 5} more)" if len(found) > 5 else ""
+        shown = truncation.VIOLATIONS_SHOWN
+        lines = "\n  ".join(constraints.describe(v) for v in found[:shown])
+        more = f"\n  (and {len(found) - shown} more)" if len(found) > shown else ""
         raise CheckFailed(f"{function}: a construct this exercise rules out\n  {lines}{more}"
                           + (f"\n  hint: {hint}" if hint else ""))
     if trace:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from grader import truncation
 from grader.checks.expect import CheckFailed
 
 LOOP_FOUND = ("{function}: a Python loop runs once per row or sample (no noise here: the grader "
@@ -58,7 +59,7 @@ def expect_vectorized(fn: Any, small: Sequence[Any], large: Sequence[Any], *, fu
     grown = grown_lines(a.get("lines", {}), b.get("lines", {}))
     if grown:
         text = LOOP_FOUND.format(function=function, small=sizes[0], large=sizes[1])
-        for item in describe(grown, Path(root), sizes)[:4]:
+        for item in describe(grown, Path(root), sizes)[:truncation.LOOPS_SHOWN]:
             text += "\n  " + item
         raise CheckFailed(text + f"\n  hint: {hint}")
     ops_a, ops_b = _operations(a.get("trace")), _operations(b.get("trace"))
@@ -91,7 +92,8 @@ def describe(grown: list[Grown], root: Path, sizes: tuple[str, str]) -> list[str
         seen.add((g.file, at))
         head = by_key.get((g.file, at), g)
         code = lines[at - 1].strip() if 0 < at <= len(lines) else "?"
-        code = code if len(code) <= 70 else code[:67] + "..."
+        cut = truncation.LOOP_CODE_CHARS
+        code = code if len(code) <= cut else code[:cut - 3] + "..."
         template = LOOP_LINE if loop is not None else RECURSION_LINE
         out.append(template.format(file=g.file, line=at, code=code, a=head.small, b=head.large,
                                    small=sizes[0], large=sizes[1]))

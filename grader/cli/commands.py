@@ -1,4 +1,8 @@
-"""What each command does, as keyword-only functions; ``cli.py`` only parses and calls these."""
+"""What each command does, as keyword-only functions; ``main.py`` only parses and calls these.
+
+The learner's and the instructor's tools are imported when their command runs, so that
+``grader grade`` starts without them.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import report
-from grader.files import write_json
-from grader.results import Submission
 from grader.engine.session import grade_submission
-from grader.paths import KIT_ROOT
+from grader.files import write_json
+from grader.paths import EXERCISES_DIR
+from grader.report.terminal import print_report
+from grader.results import Submission
 from grader.settings import Settings
 
 
@@ -21,12 +25,14 @@ class UsageError(ValueError):
 def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
           json_path: Path | None = None, settings: Settings, verbose: bool = False) -> int:
     """Grade one submission, print the report, optionally write the JSON document."""
-    submission = Path(submission) if submission else KIT_ROOT / "exercises"
+    if settings.device == "cuda":
+        _require_cuda()
+    submission = Path(submission) if submission else EXERCISES_DIR
     if not submission.exists():
         raise UsageError(f"{submission} does not exist")
     result: Submission = grade_submission(submission=submission, exercises=exercises,
                                           settings=settings)
-    report.print_report(result, verbose=verbose)
+    print_report(result, verbose=verbose)
     if json_path is not None:
         write_json(json_path, result.to_dict())
         print(f"  JSON result written to {json_path}", file=sys.stdout)
@@ -65,7 +71,7 @@ def _batch_line(results: list, out: Path) -> str:
 
 def merge(*, dirs: Sequence[Path], out: Path) -> int:
     """Combine batch outputs (shards) into one gradebook, summary, results/ and feedback/."""
-    from grader.instructor.batch import merge_outputs
+    from grader.instructor.batch_outputs import merge_outputs
 
     missing = [str(d) for d in dirs if not (Path(d) / "results").is_dir()]
     if missing:
@@ -95,3 +101,38 @@ def gradescope(*, submission: Path | None, results: Path | None, settings: Setti
     print(doc["output"])
     print(f"  Gradescope results written to {results}")
     return 0
+
+
+def watch(*, exercise: str | None = None, settings: Settings) -> int:
+    """Re-grade an exercise every time its file is saved (``practice/watch.py``)."""
+    from grader.practice.watch import watch
+
+    return watch(exercise=exercise, settings=settings)
+
+
+def hint(*, exercise: str, submission: Path | None = None, settings: Settings) -> int:
+    """The next hint for the first check not passed yet (``practice/hints.py``)."""
+    from grader.practice.hints import hint
+
+    return hint(exercise=exercise, submission=submission, settings=settings)
+
+
+def show_predictions(*, submission: Path | None = None, out: Path | None = None, n: int = 32,
+                     settings: Settings) -> int:
+    """Train the learner's ex04 model and draw its predictions (``practice/predictions.py``)."""
+    from grader.practice.predictions import PredictionsError, show_predictions
+
+    try:
+        shown = show_predictions(submission=submission, out=out, n=n, settings=settings)
+    except PredictionsError as exc:
+        print(f"grader: no predictions: {exc}", file=sys.stderr)
+        return 1
+    print(shown.summary())
+    return 0
+
+
+def _require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but no CUDA device is available")

@@ -1,8 +1,10 @@
-"""The command line: parse, resolve settings, delegate to ``commands`` (and friends)."""
+"""The command line: parse the arguments, resolve the settings, call the command's keyword-only
+function in ``commands.py``. Nothing else happens here."""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -10,6 +12,7 @@ from typing import Sequence
 from grader import __version__
 from grader.cli import commands
 from grader.registry import UnknownExercise
+from grader.report.gradescope_format import VISIBILITIES
 from grader.settings import PARSERS, SettingsError, resolve
 
 
@@ -64,8 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("exercises", nargs="*", metavar="EXERCISE")
     s.add_argument("--submission", type=Path, default=None, help="default: /autograder/submission")
     s.add_argument("--results", type=Path, default=None, help="default: /autograder/results/results.json")
-    s.add_argument("--visibility", choices=("visible", "hidden", "after_due_date", "after_published"),
-                   default="visible")
+    s.add_argument("--visibility", choices=VISIBILITIES, default="visible")
     s.add_argument("--build-zip", type=Path, metavar="ZIP", help="instead: build autograder.zip")
     _common(s)
     return p
@@ -81,53 +83,21 @@ def _common(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    options = {k: v for k, v in vars(args).items() if k not in PARSERS and k != "command"}
+    run = COMMANDS[args.command]
     try:
         settings = resolve({k: v for k, v in vars(args).items() if k in PARSERS})
-        if args.command == "grade":
-            if settings.device == "cuda":
-                _require_cuda()
-            return commands.grade(exercises=args.exercises, submission=args.submission,
-                                  json_path=args.json_path, settings=settings, verbose=args.verbose)
-        if args.command == "batch":
-            return commands.batch(submissions=args.submissions, out=args.out, exercises=args.exercises,
-                                  settings=settings, force=args.force, shard=args.shard)
-        if args.command == "watch":
-            from grader.practice.watch import watch
-
-            return watch(exercise=args.exercise, settings=settings)
-        if args.command == "hint":
-            from grader.practice.hints import hint
-
-            return hint(exercise=args.exercise, submission=args.submission, settings=settings)
-        if args.command == "show-predictions":
-            from grader.practice.predictions import PredictionsError, show_predictions
-
-            try:
-                shown = show_predictions(submission=args.submission, out=args.out, n=args.n,
-                                         settings=settings)
-            except PredictionsError as exc:
-                print(f"grader: no predictions: {exc}", file=sys.stderr)
-                return 1
-            print(shown.summary())
-            return 0
-        if args.command == "merge":
-            return commands.merge(dirs=args.dirs, out=args.out)
-        if args.command == "gradescope":
-            return commands.gradescope(submission=args.submission, results=args.results,
-                                       exercises=args.exercises, settings=settings,
-                                       visibility=args.visibility, build_zip=args.build_zip)
+        if "settings" in inspect.signature(run).parameters:
+            options["settings"] = settings
+        return run(**options)
     except (SettingsError, UnknownExercise, commands.UsageError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
-def _require_cuda() -> None:
-    import torch
-
-    if not torch.cuda.is_available():
-        raise commands.UsageError("--device cuda was asked for, but no CUDA device is available")
+COMMANDS = {"grade": commands.grade, "batch": commands.batch, "merge": commands.merge,
+            "watch": commands.watch, "hint": commands.hint,
+            "show-predictions": commands.show_predictions, "gradescope": commands.gradescope}

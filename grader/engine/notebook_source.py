@@ -1,24 +1,19 @@
-"""Exercise notebooks: built from the stubs, and turned back into modules for grading.
+"""A notebook turned into a module for grading (``extract_notebook``).
 
-Building (``make notebooks``, ``python -m grader.engine.notebook_source``): per exercise, a notebook with
-the lesson in short (``notebooks/lessons/<id>.md``), the stub module split into one code cell
-per top-level definition, and a last cell that checks the work. The notebook names its
-exercise in ``metadata["grader"]["exercise"]``; the checking cell is tagged ``grader-check``.
-
-Grading (``extract_notebook``): the code cells become one module, each cell inside its own
-``try`` block, so a cell that raises is recorded (``cell 4: NameError: ...``) and the cells
-around it still define their functions. IPython magics (``%...``), shell lines (``!...``)
-and help lines (``x?``) are dropped; the checking cell is left out. The cells' code stays
-real code in the module (only indented), so the static constraint scans still see it.
+The code cells become one module, each cell inside its own ``try`` block, so a cell that
+raises is recorded (``cell 4: NameError: ...``) and the cells around it still define their
+functions. IPython magics (``%...``), shell lines (``!...``) and help lines (``x?``) are
+dropped; the checking cell (tagged ``grader-check``, or naming ``grader.notebook_check``) is
+left out. The cells' code stays real code in the module (only indented), so the static
+constraint scans still see it. The notebook names its exercise in
+``metadata["grader"]["exercise"]`` (``instructor/build_notebooks.py`` writes it there).
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import io
 import re
-import sys
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,35 +21,22 @@ from typing import Iterable, Sequence
 
 import nbformat
 
-from grader import registry
-from grader.paths import KIT_ROOT
+from grader import registry, truncation
+from grader.errors import LearnerError, SubmissionError
 
-NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
-LESSONS_DIR = NOTEBOOKS_DIR / "lessons"
 CHECK_TAG = "grader-check"
 CHECK_MARKER = "grader.notebook_check"      # a code cell naming this is a checking cell
-MAX_NOTES = 20
-
-CHECK_CELL = ("# Check your work: run this cell. It grades the code this notebook has run\n"
-              "# (in a separate process, as `make grade` does) and shows the report here.\n"
-              "from grader.notebook_check import check\n"
-              "check({exercise!r})")
-HOW_TO = ("**How to work.** Run the cells from the top. Fill in each function below (the "
-          "docstring states its contract), run its cell, try it in a cell of your own, and run "
-          "the last cell to grade this exercise. `grader watch` and `grader hint {exercise}` "
-          "also work on this notebook's exercise from a terminal, on `exercises/{exercise}.py`.")
 CELL_SYNTAX = "{label}: SyntaxError: {message} (line {line}); the cell was left out"
 CELL_MAGIC = "{label}: the cell magic {magic} is not Python; the cell was left out"
 NO_EXERCISE = ("{name}: cannot tell which exercise this notebook is (no metadata['grader']"
                "['exercise'], a file name that is not an exercise id, and no exercise's functions "
                "defined)")
 NOT_A_NOTEBOOK = "{name} is not a readable notebook ({reason})"
-OUT_OF_DATE = "{path} is out of date with its stub: run `make notebooks`"
 
 _MAGIC = re.compile(r"^(\s*)(%|!|[\w.\[\]()]+\s*=\s*!)")
 _HELP = re.compile(r"^\s*[?]{0,2}[\w.]+[?]{1,2}\s*$")
 _DEF_LINE = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)", re.M)
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 # The helpers each generated module starts with. They run in the learner's worker.
 _PRELUDE = '''\
@@ -64,8 +46,8 @@ _grader_cell_failures = []
 
 
 def _grader_cell_failed(label, error, names):
-    _grader_cell_failures.append(f"{{label}}: {{type(error).__name__}}: {{error}}"[:300])
-    why = f"{{label}} raised {{type(error).__name__}}: {{error}}"[:300]
+    _grader_cell_failures.append(f"{{label}}: {{type(error).__name__}}: {{error}}"[:{cut}])
+    why = f"{{label}} raised {{type(error).__name__}}: {{error}}"[:{cut}]
     for name in names:
         if name not in globals():
             globals()[name] = _grader_never_defined(name, why)
@@ -92,92 +74,17 @@ class Cell:
     source: str
 
 
-# -- building the notebooks ---------------------------------------------------------------------
-def split_definitions(source: str) -> list[str]:
-    """The module's source cut before each top-level def/class (with its decorators and the
-    comment lines right above it); blank lines at the cut are dropped."""
-    lines = source.splitlines()
-    starts = []
-    for node in ast.parse(source).body:
-        if isinstance(node, _DEFINITIONS):
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            while start > 0 and lines[start - 1].lstrip().startswith("#"):
-                start -= 1
-            starts.append(start)
-    cells = []
-    for lo, hi in zip([0] + starts, starts + [len(lines)]):
-        text = "\n".join(lines[lo:hi]).strip("\n")
-        if text.strip():
-            cells.append(text)
-    return cells
-
-
-def lesson_text(info: registry.ExerciseInfo, stub: Path) -> str:
-    path = LESSONS_DIR / f"{info.id}.md"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    doc = ast.get_docstring(ast.parse(stub.read_text(encoding="utf-8"))) or ""
-    return f"# {info.title}\n\n{doc}".strip()
-
-
-def build_notebook(exercise: str, module: Path) -> nbformat.NotebookNode:
-    """The notebook of ``exercise`` with the code cells of ``module`` (a stub or a solution)."""
-    info = registry.BY_ID[exercise]
-    v4 = nbformat.v4
-    cells = [v4.new_markdown_cell(lesson_text(info, KIT_ROOT / "exercises" / info.filename)),
-             v4.new_markdown_cell(HOW_TO.format(exercise=exercise))]
-    cells += [v4.new_code_cell(text) for text in split_definitions(module.read_text(encoding="utf-8"))]
-    cells.append(v4.new_markdown_cell("## Check your work"))
-    check = v4.new_code_cell(CHECK_CELL.format(exercise=exercise))
-    check.metadata["tags"] = [CHECK_TAG]
-    cells.append(check)
-    for i, cell in enumerate(cells):
-        cell.id = f"{exercise.split('_')[0]}-{i:02d}"   # stable ids: rebuilding changes nothing
-    nb = v4.new_notebook(cells=cells, metadata={
-        "grader": {"exercise": exercise},
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    })
-    nbformat.validate(nb)
-    return nb
-
-
-def notebook_text(nb: nbformat.NotebookNode) -> str:
-    return nbformat.writes(nb) + "\n"
-
-
-def exercises_with_stubs() -> list[str]:
-    return [e.id for e in registry.EXERCISES if (KIT_ROOT / "exercises" / e.filename).exists()]
-
-
-def write_notebooks(directory: Path = NOTEBOOKS_DIR, *, source: Path | None = None,
-                    exercises: Iterable[str] | None = None) -> list[Path]:
-    """Write ``<directory>/<id>.ipynb`` for each exercise, from ``source`` (default exercises/)."""
-    source = source or KIT_ROOT / "exercises"
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for ex_id in exercises or exercises_with_stubs():
-        path = directory / f"{ex_id}.ipynb"
-        text = notebook_text(build_notebook(ex_id, source / f"{ex_id}.py"))
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
 # -- grading a notebook -------------------------------------------------------------------------
 def is_check_cell(cell: nbformat.NotebookNode) -> bool:
     return CHECK_TAG in cell.get("metadata", {}).get("tags", []) or CHECK_MARKER in cell.source
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    from grader.engine.submission import SubmissionError
-
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike
         raise SubmissionError(NOT_A_NOTEBOOK.format(name=Path(path).name,
-                                                    reason=f"{type(exc).__name__}: {exc}"[:200])) from None
+                                                    reason=f"{type(exc).__name__}: {exc}"[:truncation.NOTEBOOK_ERROR_CHARS])) from None
 
 
 def notebook_cells(nb: nbformat.NotebookNode) -> list[Cell]:
@@ -189,7 +96,8 @@ def notebook_cells(nb: nbformat.NotebookNode) -> list[Cell]:
             continue
         meta = cell.get("metadata", {}).get("grader", {})
         label = meta.get("label") if isinstance(meta, dict) else None
-        cells.append(Cell(label[:40] if isinstance(label, str) else f"cell {i}", cell.source))
+        cells.append(Cell(label[:truncation.CELL_LABEL_CHARS] if isinstance(label, str) else f"cell {i}",
+                          cell.source))
     return cells
 
 
@@ -211,8 +119,6 @@ def notebook_exercise(nb: nbformat.NotebookNode, path: Path, cells: Sequence[Cel
 
 def extract_notebook(path: Path, dest: Path, *, exercise_ids: Sequence[str]) -> list[str]:
     """Write the notebook's code to ``dest/<exercise>.py``; return notes for the report."""
-    from grader.engine.submission import SubmissionError
-
     nb = read_notebook(path)
     cells = notebook_cells(nb)
     exercise = notebook_exercise(nb, path, cells)
@@ -235,7 +141,8 @@ def module_source(cells: Sequence[Cell], *, name: str) -> tuple[str, list[str]]:
         if block:
             blocks.append(block)
     head = "".join(f"{line}\n" for line in dict.fromkeys(future))
-    return head + _PRELUDE.format(name=name) + "".join(blocks), notes[:MAX_NOTES]
+    prelude = _PRELUDE.format(name=name, cut=truncation.CELL_NOTE_CHARS)
+    return head + prelude + "".join(blocks), notes[:truncation.CELL_NOTES]
 
 
 def _cell_block(cell: Cell, future: list[str]) -> tuple[str, str | None]:
@@ -264,7 +171,7 @@ def _cell_block(cell: Cell, future: list[str]) -> tuple[str, str | None]:
             future.append(ast.unparse(stmt))
             for i in range(stmt.lineno - 1, stmt.end_lineno):
                 lines[i] = ""
-    names = [n.name for n in tree.body if isinstance(n, _DEFINITIONS)]
+    names = [n.name for n in tree.body if isinstance(n, DEFINITIONS)]
     body = _indent("\n".join(lines))
     block = (f"\n\n# -- {cell.label} --\ntry:\n{body}\n    pass\n"
              f"except BaseException as _grader_error:\n"
@@ -306,8 +213,6 @@ def cell_errors(learner, modules: Iterable[str], *, notebook: str) -> list[str]:
     Asked of the worker after grading (the module is imported by then); what comes back is
     data, and anything but a list of strings is ignored.
     """
-    from grader.errors import LearnerError
-
     notes: list[str] = []
     for module in sorted(modules):
         try:
@@ -315,38 +220,6 @@ def cell_errors(learner, modules: Iterable[str], *, notebook: str) -> list[str]:
         except LearnerError:
             continue
         if isinstance(got, list):
-            notes += [f"{notebook}, {n[:300]}" for n in got if isinstance(n, str)][:MAX_NOTES]
+            notes += [f"{notebook}, {n[:truncation.CELL_NOTE_CHARS]}" for n in got
+                      if isinstance(n, str)][:truncation.CELL_NOTES]
     return notes
-
-
-# -- command line -------------------------------------------------------------------------------
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.engine.notebook_source",
-                                description="Build notebooks/<exercise>.ipynb from the stubs.")
-    p.add_argument("--out", type=Path, default=NOTEBOOKS_DIR, help="folder for the notebooks")
-    p.add_argument("--from", dest="source", type=Path, default=None,
-                   help="take the code from this folder (default: exercises/)")
-    p.add_argument("--check", action="store_true", help="only say whether they are up to date")
-    args = p.parse_args(argv)
-    if args.check:
-        stale = [p for p in stale_notebooks(args.out)]
-        for path in stale:
-            print(OUT_OF_DATE.format(path=path), file=sys.stderr)
-        return 1 if stale else 0
-    for path in write_notebooks(args.out, source=args.source):
-        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-    return 0
-
-
-def stale_notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
-    stale = []
-    for ex_id in exercises_with_stubs():
-        path = directory / f"{ex_id}.ipynb"
-        want = notebook_text(build_notebook(ex_id, KIT_ROOT / "exercises" / f"{ex_id}.py"))
-        if not path.exists() or path.read_text(encoding="utf-8") != want:
-            stale.append(path)
-    return stale
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

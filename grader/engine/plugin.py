@@ -2,12 +2,14 @@
 that turns every test's outcome into a typed ``Check``.
 
 Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
-``pytest.mark.check(points=..., kind=..., function=..., hints=(...))``. Fixtures:
+``pytest.mark.check(points=..., kind=..., function=..., hints=(...))``; both markers are
+checked before anything runs (``markers.py``). Fixtures:
 
-- ``ex``: the learner's module of the suite's exercise, as a proxy into the worker;
+- ``ex``: the learner's module of the suite's exercise, as a proxy into the worker
+  (``grader/isolation/proxies.py``: the suite-author API);
 - ``source``: the text of that module (for static constraint scans);
 - ``rng``: a NumPy generator seeded from the run's seed and the test's id;
-- ``seed``, ``settings``, ``learner``, ``check`` (the record of the running check);
+- ``seed``, ``settings``, ``check`` (the record of the running check);
 - ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent;
 - ``speed``: ``speed.check(case, device)`` times a function against the reference solution.
 """
@@ -23,13 +25,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import registry
+from grader import registry, truncation
 from grader.checks.expect import CheckFailed, LearnerSource
-from grader.engine.timing import References, SpeedCheck
+from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
+from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
                            WorkerDied, WorkerTimeout)
 from grader.isolation.client import Learner
-from grader.results import Check, CheckKind, CheckStatus, Exercise, Timing
+from grader.isolation.proxies import ModuleProxy
+from grader.results import Check, CheckStatus, Exercise, Timing
+from grader.settings import Settings
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
 MISSING = "not started: {file} is not in the submission"
@@ -40,6 +45,8 @@ DIED = "{reason}"
 INTERNAL = "internal error in the grader (not your fault, please report it): {error}"
 NO_CUDA = "no CUDA device on this machine"
 CUDA_NOT_SELECTED = "GPU checks not selected (--device cpu)"
+TIMING_DISABLED = "timing disabled (--no-timing)"
+NO_REFERENCE = "no reference solution for {module} is installed, so there is nothing to time against"
 
 
 @dataclass
@@ -55,7 +62,7 @@ class Context:
     learner: Learner
     submission_dir: Path
     seed: int
-    settings: Any
+    settings: Settings
     cuda_available: bool = False
 
 
@@ -63,13 +70,15 @@ class Collector:
     def __init__(self, context: Context, selected: list[registry.ExerciseInfo]) -> None:
         self.context = context
         self.exercises = {e.id: Exercise(e.id, e.title) for e in selected}
+        self.notes: dict[str, str] = {}      # an exercise's report note, from its suite's marker
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
+        self._checks: dict[str, CheckSpec] = {}
         self.references = References(context.settings)   # the reference worker, started on use
 
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "exercise(id): the exercise a suite grades")
+        config.addinivalue_line("markers", "exercise(id, note): the exercise a suite grades")
         config.addinivalue_line("markers", "check(points, kind, function, hints): one graded check")
         # Outcomes are read from the exceptions, never from pytest's report text; its default
         # "long" tracebacks parse every frame's source and cost ~50 ms per failing check.
@@ -90,7 +99,7 @@ class Collector:
         return NO_CUDA if not self.context.cuda_available else CUDA_NOT_SELECTED
 
     @pytest.fixture
-    def ex(self, request: pytest.FixtureRequest):
+    def ex(self, request: pytest.FixtureRequest) -> ModuleProxy:
         return self.context.learner.module(_exercise_id(request.node))
 
     @pytest.fixture
@@ -98,15 +107,11 @@ class Collector:
         return LearnerSource(self.context.submission_dir / f"{_exercise_id(request.node)}.py")
 
     @pytest.fixture
-    def learner(self) -> Learner:
-        return self.context.learner
-
-    @pytest.fixture
     def seed(self) -> int:
         return self.context.seed
 
     @pytest.fixture
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.context.settings
 
     @pytest.fixture
@@ -121,7 +126,7 @@ class Collector:
 
     @pytest.fixture
     def speed(self, check: CheckRecord, rng: np.random.Generator) -> SpeedCheck:
-        """``speed.check(case, device)``: a speed target against the reference (grader/timing.py)."""
+        """``speed.check(case, device)``: a speed target against the reference (engine/timing.py)."""
         return SpeedCheck(learner=self.context.learner, references=self.references,
                           settings=self.context.settings, record=check, rng=rng)
 
@@ -132,6 +137,22 @@ class Collector:
         """Start the reference worker before pytest does anything, for the suites that ask for
         ``speed`` (read from their text; ``pytest_collection_finish`` checks the collected tests)."""
         self._start_references({e.id for e in selected if _SPEED_FIXTURE.search(e.suite.read_text())})
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Read every test's markers before any test runs: a malformed one stops the run."""
+        for item in items:
+            try:
+                exercise = _exercise_marker(item)
+                marker = item.get_closest_marker("check")
+                self._checks[item.nodeid] = (parse_check(item.nodeid, marker.args, marker.kwargs)
+                                             if marker else CheckSpec())
+            except MarkerError as exc:
+                self.errors.append(str(exc))
+                continue
+            if exercise.note:
+                self.notes[exercise.id] = exercise.note
+        if self.errors:
+            raise pytest.UsageError("; ".join(self.errors))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Start the reference worker now, when a speed check will need it, so that it imports
@@ -162,17 +183,15 @@ class Collector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-truncation.COLLECT_ERROR_CHARS:]}")
 
     def _record(self, item: pytest.Item, exc: BaseException | None) -> None:
         ex_id = _exercise_id(item)
         info = registry.BY_ID[ex_id]
-        marker = item.get_closest_marker("check")
-        opts = dict(marker.kwargs) if marker else {}
-        name = item.name[5:] if item.name.startswith("test_") else item.name
-        function = opts.get("function") or _guess_function(name, info.functions)
+        spec = self._checks[item.nodeid]
+        name = item.name.removeprefix("test_")
+        function = spec.function or _guess_function(name, info.functions)
         device = getattr(getattr(item, "callspec", None), "params", {}).get("device")
-        points = float(opts.get("points", 1.0))
         status, feedback, not_started = classify(exc, function=function, module=ex_id)
         record: CheckRecord | None = getattr(item, "grader_record", None)
         if record and record.notes:
@@ -181,16 +200,41 @@ class Collector:
         if output.strip() and status not in (CheckStatus.PASSED, CheckStatus.SKIPPED):
             feedback += "\n  your code printed:\n    " + output.strip().replace("\n", "\n    ")
         skipped = status is CheckStatus.SKIPPED
-        check = Check(id=name, kind=CheckKind(opts.get("kind", "correctness")), status=status,
-                      max_points=0.0 if skipped else points,
-                      points=points if status is CheckStatus.PASSED else 0.0,
+        check = Check(id=name, kind=spec.kind, status=status,
+                      max_points=0.0 if skipped else spec.points,
+                      points=spec.points if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=tuple(opts.get("hints", ())))
+                      hints=spec.hints)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
         if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:
             self.exercises[ex_id].error = feedback
+
+
+class SpeedCheck:
+    """What the suites' ``speed`` fixture gives: ``speed.check(case, device)`` passes, or
+    raises ``CheckFailed`` with the times, the ratio and a hint; skipped without timing."""
+
+    def __init__(self, *, learner: Learner, references: References, settings: Settings,
+                 record: CheckRecord, rng: np.random.Generator) -> None:
+        self.learner, self.references, self.settings = learner, references, settings
+        self.record, self.rng = record, rng
+
+    def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
+        if not self.settings.timing:
+            pytest.skip(TIMING_DISABLED)
+        reference = self.references.get(case.module)
+        if reference is None:
+            pytest.skip(NO_REFERENCE.format(module=case.module))
+        verdict = measure(case, learner=self.learner, reference=reference, device=device,
+                          rng=self.rng, call_timeout=self.settings.limits.call_timeout_s,
+                          lock=self.settings.timing_lock)
+        self.record.timing = verdict.timing()
+        if not verdict.passed:
+            raise CheckFailed(verdict.feedback())
+        self.record.notes.append(verdict.summary())
+        return verdict
 
 
 def classify(exc: BaseException | None, *, function: str | None,
@@ -237,11 +281,15 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
 _SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
 
 
-def _exercise_id(item: Any) -> str:
+def _exercise_marker(item: Any):
     marker = item.get_closest_marker("exercise")
     if marker is None:
-        raise RuntimeError(f"{item.nodeid}: the suite has no pytest.mark.exercise marker")
-    return marker.args[0]
+        raise MarkerError(f"{item.nodeid}: the suite has no pytest.mark.exercise marker")
+    return parse_exercise(item.nodeid, marker.args, marker.kwargs)
+
+
+def _exercise_id(item: Any) -> str:
+    return _exercise_marker(item).id
 
 
 def _guess_function(check_name: str, functions: tuple[str, ...]) -> str | None:

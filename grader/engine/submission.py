@@ -13,13 +13,12 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.engine.notebook_source import extract_notebook
+from grader.errors import SubmissionError
+
 MAX_FILE_BYTES = 2 << 20
 MAX_TOTAL_BYTES = 20 << 20
 MAX_FILES = 200
-
-
-class SubmissionError(Exception):
-    """The submission as a whole cannot be graded; the message says why."""
 
 
 @dataclass
@@ -53,8 +52,6 @@ def load_submission(path: Path, dest: Path, *, exercise_ids: list[str] | tuple[s
             for f in inner.glob("*.py"):
                 shutil.move(str(f), dest / f.name)
     elif path.suffix.lower() == ".ipynb":
-        from grader.engine.notebook_source import extract_notebook  # notebooks land with their own module
-
         notes += extract_notebook(path, dest, exercise_ids=exercise_ids)
     elif path.suffix.lower() == ".py":
         shutil.copyfile(path, dest / path.name)

@@ -42,16 +42,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader.checks import diagnose
 from grader import registry
-from grader.files import scratch_dir
-from grader.errors import WorkerTimeout
-from grader.isolation.client import Learner
-from grader.results import Timing
-from grader.paths import KIT_ROOT
+from grader.checks import diagnose
 from grader.engine.timing_lock import exclusive_timing
+from grader.errors import WorkerTimeout
+from grader.files import scratch_dir
+from grader.isolation.client import Learner
+from grader.paths import SOLUTIONS_DIR
+from grader.results import Timing
+from grader.settings import Settings
 
-SOLUTIONS = KIT_ROOT / "solutions"
 
 BLOCK_S = 0.04         # reference time per block: >> timer resolution and one request's overhead
 WARMUP_CALLS = 3
@@ -64,8 +64,6 @@ CLEAR = 2.0
 STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends the measurement
 SAMPLE = 8             # outputs per block checked against the oracle
 
-TIMING_DISABLED = "timing disabled (--no-timing)"
-NO_REFERENCE = "no reference solution for {module} is installed, so there is nothing to time against"
 SUMMARY = ("{what}: {learner} per call, the reference {reference} per call: ratio {ratio:.2f} "
            "(target: at most {target:g}), median of {rounds} of {calls} calls each")
 TOO_SLOW = "too slow: {summary}"
@@ -166,7 +164,7 @@ class References:
     never has them on its path. Started on first use; ``close()`` ends it.
     """
 
-    def __init__(self, settings: Any, solutions: Path = SOLUTIONS) -> None:
+    def __init__(self, settings: Settings, solutions: Path = SOLUTIONS_DIR) -> None:
         self.settings = settings
         self.solutions = Path(solutions)
         self._learner: Learner | None = None
@@ -322,32 +320,3 @@ def _seconds(s: float) -> str:
     if s >= 1e-3:
         return f"{s * 1e3:.2f} ms"
     return f"{s * 1e6:.0f} us"
-
-
-class SpeedCheck:
-    """What the suites' ``speed`` fixture gives: ``speed.check(case, device)`` passes, or
-    raises ``CheckFailed`` with the times, the ratio and a hint; skipped without timing."""
-
-    def __init__(self, *, learner: Learner, references: References, settings: Any,
-                 record: Any, rng: np.random.Generator) -> None:
-        self.learner, self.references, self.settings = learner, references, settings
-        self.record, self.rng = record, rng
-
-    def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
-        import pytest
-
-        from grader.checks.expect import CheckFailed
-
-        if not self.settings.timing:
-            pytest.skip(TIMING_DISABLED)
-        reference = self.references.get(case.module)
-        if reference is None:
-            pytest.skip(NO_REFERENCE.format(module=case.module))
-        verdict = measure(case, learner=self.learner, reference=reference, device=device,
-                          rng=self.rng, call_timeout=self.settings.limits.call_timeout_s,
-                          lock=self.settings.timing_lock)
-        self.record.timing = verdict.timing()
-        if not verdict.passed:
-            raise CheckFailed(verdict.feedback())
-        self.record.notes.append(verdict.summary())
-        return verdict

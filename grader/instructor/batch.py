@@ -1,8 +1,9 @@
 """Grade a class: every submission in its own grading process, in parallel, resumable.
 
-Each submission is graded by a child process (``python -m grader.instructor.batch ...``, see
-``child_main``) that runs ``grade_submission`` and writes ``results/<name>.json`` and
-``feedback/<name>.md`` atomically the moment it is done. The parent only schedules children,
+Each submission is graded by a child process (``batch_child.py``: forked from this process,
+or ``python -m grader.instructor.batch_child ...``) that runs ``grade_submission`` and writes
+``results/<name>.json`` and ``feedback/<name>.md`` atomically the moment it is done. The
+parent only schedules children,
 enforces the per-submission time limit (killing the child's process group; its workers die
 with it), and at the end builds the gradebook and the summary from the result files on disk.
 So a batch killed at any moment, even by ``kill -9``, and run again grades only what is
@@ -30,17 +31,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from grader import registry
-from grader.report import gradebook
-from grader import report
-from grader.files import scratch_dir, sweep_stale_scratch, write_json, write_text
-from grader.report.progress import Progress
-from grader.results import Exercise, Submission
+from grader import registry, truncation
+from grader.engine.session import suites_digest
+from grader.engine.submission import load_submission, submission_name
+from grader.files import scratch_dir, sweep_stale_scratch
+from grader.instructor.batch_child import ForkedChild, write_result
+from grader.instructor.batch_outputs import write_outputs
 from grader.isolation.launch import die_with_parent, kill_group, sandbox_for, thread_env
 from grader.paths import KIT_ROOT
-from grader.engine.session import grade_submission, suites_digest
+from grader.report import gradebook
+from grader.report.progress import Progress
+from grader.results import Exercise, Submission
 from grader.settings import Settings
-from grader.engine.submission import load_submission, submission_name
 
 SKIPPED_NAMES = ("__MACOSX", "__pycache__")
 PAST_LIMIT = "ran past the per-submission limit of {limit:g} s"
@@ -142,7 +144,7 @@ class _Job:
     sha: str
     fail_reason: str | None = None     # set: record this error instead of grading
     elapsed: float = 0.0               # for a fail job: how long the grading ran
-    proc: "subprocess.Popen | _ForkedChild | None" = None
+    proc: "subprocess.Popen | ForkedChild | None" = None
     started: float = 0.0
     log: Path | None = None
 
@@ -203,41 +205,6 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
     return Outcome(entries, progress.graded, resumed, progress.finish(), results)
 
 
-def write_outputs(out: Path, results: list[Submission], *, settings: Settings | None = None) -> None:
-    """The gradebook and the class summary, each written whole or not at all."""
-    from grader.report import summary   # matplotlib loads only here
-
-    gradebook.write(out / "gradebook.csv", results)
-    summary.write(out / "summary.html", results, limits=(settings.limits if settings else None))
-
-
-def merge_outputs(dirs: list[Path], out: Path) -> tuple[list[Submission], list[str]]:
-    """Copy every shard's results and feedback into ``out`` and write the combined gradebook and
-    summary. Returns the results and the names found in more than one folder (last one wins)."""
-
-    merged: dict[str, tuple[Path, Submission]] = {}
-    clashes = []
-    for folder in dirs:
-        for path in sorted((folder / "results").glob("*.json")):
-            result = gradebook.read_result(path)
-            if result is None:
-                continue
-            if path.stem in merged and merged[path.stem][0].resolve() != path.resolve():
-                clashes.append(path.stem)
-            merged[path.stem] = (path, result)
-    for name, (path, result) in merged.items():
-        target = out / "results" / f"{name}.json"
-        if path.resolve() == target.resolve():
-            continue
-        feedback = path.parent.parent / "feedback" / f"{name}.md"
-        text = feedback.read_text(encoding="utf-8") if feedback.exists() else report.markdown(result)
-        write_text(out / "feedback" / f"{name}.md", text)
-        write_json(target, result.to_dict())
-    results = [r for _, r in merged.values()]
-    write_outputs(out, results)
-    return results, sorted(set(clashes))
-
-
 def child_settings(settings: Settings) -> Settings:
     """The settings every child grades with: one timing lock file for the whole batch (and
     every batch of this user on the machine), and the sandbox probed once here, not per child."""
@@ -264,11 +231,11 @@ def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Pa
     work = logs / f"cwd-{number}"        # the child's scratch working directory
     work.mkdir()
     if _fork_children(settings):
-        job.proc = _ForkedChild(argv, log=job.log, cwd=work, env=_child_env(settings))
+        job.proc = ForkedChild(argv, log=job.log, cwd=work, env=_child_env(settings))
     else:
         with open(job.log, "wb") as log:
             parent = os.getpid()
-            job.proc = subprocess.Popen([sys.executable, "-m", "grader.instructor.batch", *argv],
+            job.proc = subprocess.Popen([sys.executable, "-m", "grader.instructor.batch_child", *argv],
                                         stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=work, env=_child_env(settings),
                                         start_new_session=True,
@@ -276,12 +243,11 @@ def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Pa
     job.started = time.monotonic()
 
 
-# -- children forked from the batch process -------------------------------------------------------
 def _fork_children(settings: Settings) -> bool:
     """Children are forked from this process (which has the grader, pytest, NumPy and, when
     needed, PyTorch loaded: ``preload_for_children``) instead of started as new interpreters,
     which saves each submission an interpreter start and those imports. ``batch_fork = false``
-    (``GRADER_BATCH_FORK=0``) starts them as ``python -m grader.instructor.batch`` processes."""
+    (``GRADER_BATCH_FORK=0``) starts them as ``python -m grader.instructor.batch_child``."""
     return hasattr(os, "fork") and settings.batch_fork
 
 
@@ -289,69 +255,6 @@ def preload_for_children(selected: Sequence[registry.ExerciseInfo], settings: Se
     """Import in the batch process what every forked child would import again."""
     if _fork_children(settings) and any(e.uses_torch for e in selected):
         import torch  # noqa: F401
-
-
-class _ForkedChild:
-    """A grading child made with ``os.fork``; what ``run_batch`` needs of a ``Popen``.
-
-    The child gets what a started one would: its own session (so ``killpg`` ends it and its
-    workers), death with the batch process, its log as stdout and stderr, its own working
-    directory and environment. It runs ``child_main`` and leaves with ``os._exit``.
-    """
-
-    def __init__(self, argv: list[str], *, log: Path, cwd: Path, env: dict[str, str]) -> None:
-        parent = os.getpid()
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        self.returncode: int | None = None
-        self.pid = os.fork()
-        if self.pid == 0:     # the child
-            code = 1
-            try:
-                os.setsid()
-                die_with_parent(parent)
-                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0)
-                os.dup2(fd, 1)
-                os.dup2(fd, 2)
-                os.close(fd)
-                os.close(null)
-                os.chdir(cwd)
-                os.environ.clear()
-                os.environ.update(env)
-                code = child_main(argv)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                finally:
-                    os._exit(code)
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = 1
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"grading child {self.pid}", timeout)
-            time.sleep(0.01)
-        return self.returncode
 
 
 def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
@@ -383,7 +286,7 @@ def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
                       exercises=[Exercise(e, registry.BY_ID[e].title, error=job.fail_reason)
                                  for e in ids],
                       environment={"submission_sha256": job.sha, "elapsed_s": round(job.elapsed, 3)})
-    _write_result(out, job.entry.name, bare)
+    write_result(out, job.entry.name, bare)
     progress.step(job.entry.name, f"error ({job.fail_reason})")
     return True
 
@@ -393,52 +296,9 @@ def _tail(log: Path | None, lines: int = 1) -> str:
         text = log.read_text(errors="replace").strip() if log else ""
     except OSError:
         return ""
-    return " ".join(text.splitlines()[-lines:])[-300:]
+    return " ".join(text.splitlines()[-lines:])[-truncation.CHILD_LOG_CHARS:]
 
 
-def _kill(proc: "subprocess.Popen | _ForkedChild | None") -> None:
+def _kill(proc: "subprocess.Popen | ForkedChild | None") -> None:
     if proc is not None and proc.poll() is None:
         kill_group(proc, wait_s=10)
-
-
-def _write_result(out: Path, name: str, result: Submission) -> None:
-    """Feedback first, then the result: the result file's presence means 'this one is done'."""
-    write_text(out / "feedback" / f"{name}.md", report.markdown(result))
-    write_json(out / "results" / f"{name}.json", result.to_dict())
-
-
-# -- the child: grade one submission --------------------------------------------------------------
-def child_main(argv: Sequence[str]) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m grader.instructor.batch")
-    p.add_argument("--submission", type=Path, required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--sha", required=True)
-    p.add_argument("--settings", required=True)
-    p.add_argument("--exercises", nargs="+", required=True)
-    p.add_argument("--fail-reason")
-    p.add_argument("--elapsed", type=float, default=0.0)
-    args = p.parse_args(argv)
-    settings = Settings.from_dict(json.loads(args.settings))
-    start = time.monotonic()
-    if args.fail_reason is None:
-        result = grade_submission(submission=args.submission, exercises=args.exercises,
-                                  settings=settings, name=args.name)
-        elapsed = time.monotonic() - start
-    else:
-        # Grade nothing, but through the suites, so the error row carries the right max_score.
-        with tempfile.TemporaryDirectory(prefix="grader-empty-") as empty:
-            result = grade_submission(submission=Path(empty), exercises=args.exercises,
-                                      settings=settings, name=args.name)
-        result.mark_error(args.fail_reason)
-        elapsed = args.elapsed
-    result.environment.update(submission_sha256=args.sha, submission_file=args.submission.name,
-                              elapsed_s=round(elapsed, 3))
-    _write_result(args.out, args.name, result)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(child_main(sys.argv[1:]))

@@ -3,10 +3,7 @@
 The platform unzips ``autograder.zip`` into ``/autograder/source``, runs ``setup.sh`` once
 when it builds the image, then ``run_autograder`` for every submission, with the student's
 files in ``/autograder/submission``; whatever is in ``/autograder/results/results.json``
-afterwards is the grade (format: gradescope-autograders.readthedocs.io, "Autograder
-Specifications"). Each graded check becomes one test; skipped checks (e.g. no GPU on the
-platform) are not listed as tests, so they never show as passed, and the top-level output
-says they were skipped.
+afterwards is the grade (its format: ``report/gradescope_format.py``).
 """
 
 from __future__ import annotations
@@ -18,22 +15,17 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
-from grader import report
-from grader.results import CheckStatus, Submission
+from grader.report.gradescope_format import failed_results, to_results
 from grader.paths import KIT_ROOT
 from grader.settings import Settings
 
 ROOT_ENV = "AUTOGRADER_ROOT"
 DEFAULT_ROOT = Path("/autograder")
-VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-GRADER_FAILED = ("The autograder could not grade this submission ({error}). "
-                 "Please tell your instructor; your code was not scored.")
 # What goes into autograder.zip (besides setup.sh and run_autograder at its root). The speed
 # checks time the learner against solutions/ (timing.py), so the reference solutions go too:
 # the autograder's source is never shown to students, and learner code runs in the sandbox.
 ZIP_ITEMS = ("grader", "solutions", "data", "pyproject.toml", "constraints.txt", "README.md")
 ZIP_SKIP = ("__pycache__", ".pyc", ".DS_Store")
-SCRIPTS_DIR = KIT_ROOT / "gradescope"
 SCRIPTS = ("setup.sh", "run_autograder")
 
 
@@ -41,40 +33,6 @@ def default_paths(root: Path | None = None) -> tuple[Path, Path]:
     """(submission folder, results file) under ``root``, ``$AUTOGRADER_ROOT`` or /autograder."""
     root = Path(root or os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
     return root / "submission", root / "results" / "results.json"
-
-
-def to_results(result: Submission, *, execution_time: float, visibility: str = "visible") -> dict:
-    """The Gradescope document for one graded submission."""
-    tests = []
-    skipped = 0
-    for i, ex in enumerate(result.exercises, 1):
-        for j, check in enumerate(ex.checks, 1):
-            if check.status is CheckStatus.SKIPPED:
-                skipped += 1
-                continue
-            output = check.feedback or ("passed" if check.status is CheckStatus.PASSED else "")
-            if check.timing is not None:
-                t = check.timing
-                output += (f"\ntiming: yours {t.learner_s:.4g} s, reference {t.reference_s:.4g} s, "
-                           f"ratio {t.ratio:.3g} (target at most {t.target_ratio:g})")
-            tests.append({
-                "name": f"{ex.id}: {check.id}", "number": f"{i}.{j}",
-                "score": check.points, "max_score": check.max_points,
-                "status": "passed" if check.status is CheckStatus.PASSED else "failed",
-                "output": output.strip(), "tags": [ex.id, check.kind.value],
-                "visibility": visibility})
-    text = report.render(result, colour=False)
-    if skipped:
-        text += f"\n{skipped} check(s) were skipped (not counted): see the notes above.\n"
-    return {"score": result.score, "execution_time": max(0, round(execution_time)),
-            "output": text, "output_format": "text", "test_output_format": "text",
-            "visibility": visibility, "stdout_visibility": "hidden", "tests": tests,
-            "extra_data": {"max_score": result.max_score, "environment": result.environment}}
-
-
-def failed_results(error: str, *, execution_time: float) -> dict:
-    return {"score": 0.0, "execution_time": max(0, round(execution_time)),
-            "output": GRADER_FAILED.format(error=error), "tests": [], "stdout_visibility": "hidden"}
 
 
 def find_submission(folder: Path) -> Path:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import registry
+from grader.truncation import HINT_FEEDBACK_LINES
 from grader.results import Check, CheckStatus, Exercise
 from grader.engine.session import grade_submission
-from grader.paths import KIT_ROOT
+from grader.paths import EXERCISES_DIR, KIT_ROOT
 from grader.settings import Settings
 
 STATE_PATH = KIT_ROOT / ".grader" / "hints.json"
@@ -26,7 +27,6 @@ HINT = "Hint {k} of {n}: {text}"
 MORE = "Run `grader hint {id}` again for the next hint."
 NO_HINTS = "This check has no hints; its feedback above and the docstring of {function} are the guide."
 NO_MORE = "No hints left for {check}: you have seen all {n}. Re-read its feedback and the lesson."
-MAX_FEEDBACK_LINES = 8
 
 
 def first_failing(ex: Exercise) -> Check | None:
@@ -50,7 +50,7 @@ def hint(*, exercise: str, settings: Settings, submission: Path | None = None,
 
     stream = stream or sys.stdout
     info = registry.select([exercise])[0]
-    result = grade_submission(submission=submission or KIT_ROOT / "exercises",
+    result = grade_submission(submission=submission or EXERCISES_DIR,
                               exercises=[info.id], settings=settings)
     ex = result.exercises[0]
     check = first_failing(ex)
@@ -59,7 +59,7 @@ def hint(*, exercise: str, settings: Settings, submission: Path | None = None,
         stream.write("\n".join(out + [ALL_PASS.format(id=info.id)]) + "\n")
         return 0
     out.append(FIRST_FAILING.format(check=check.id, status=check.status.value))
-    out += [f"    {line}" for line in check.feedback.splitlines()[:MAX_FEEDBACK_LINES] if line.strip()]
+    out += [f"    {line}" for line in check.feedback.splitlines()[:HINT_FEEDBACK_LINES] if line.strip()]
     out.append("")
     state = load_state(state_path)
     key = f"{info.id}/{check.id}"

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import nbformat
 
-from grader import registry
-from grader import report
+from grader import registry, truncation
+from grader.report.terminal import LABELS, render
 from grader.engine.notebook_source import CHECK_MARKER
 from grader.results import ExerciseStatus, Submission
-from grader.paths import KIT_ROOT
+from grader.paths import KIT_ROOT, NOTEBOOKS_DIR
 
 NEED_EXERCISE = ("check(): say which exercise to grade, e.g. check(\"ex03_matmul\") "
                  "(the notebook's own last cell has it)")
@@ -115,7 +115,7 @@ def _exercise_from_session(shell) -> str | None:
 
 
 def _saved_notebook(exercise: str) -> Path:
-    for folder in (Path.cwd(), KIT_ROOT / "notebooks"):
+    for folder in (Path.cwd(), NOTEBOOKS_DIR):
         if (folder / f"{exercise}.ipynb").exists():
             return folder / f"{exercise}.ipynb"
     raise FileNotFoundError(NO_NOTEBOOK)
@@ -131,12 +131,12 @@ def _grade(path: Path, exercise: str, json_path: Path, timing: bool | None) -> S
     proc = subprocess.run(cmd, cwd=KIT_ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT_S)
     if not json_path.exists():
-        raise RuntimeError(GRADER_FAILED.format(code=proc.returncode, err=proc.stderr[-3000:]))
+        raise RuntimeError(GRADER_FAILED.format(code=proc.returncode, err=proc.stderr[-truncation.GRADER_STDERR_CHARS:]))
     return Submission.from_dict(json.loads(json_path.read_text(encoding="utf-8")))
 
 
 def _text(result: Submission) -> str:
-    text = report.render(result, colour=False)
+    text = render(result, colour=False)
     lines = [NEXT_STEP if line.startswith("Next: ") else line for line in text.splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -160,7 +160,7 @@ def _html(text: str, result: Submission | None) -> str:
         for ex in result.exercises:
             colour = COLOURS[ex.status]
             parts.append(f'<span style="color:white;background:{colour};padding:2px 8px;'
-                         f'border-radius:4px">{html.escape(ex.id)}: {report.LABELS[ex.status]}, '
+                         f'border-radius:4px">{html.escape(ex.id)}: {LABELS[ex.status]}, '
                          f'{ex.score:g} / {ex.max_score:g} points</span>')
         banner = "<div style='margin:4px 0'>" + " ".join(parts) + "</div>"
     return f"{banner}<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"

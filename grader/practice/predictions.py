@@ -15,22 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.files import scratch_dir
-from grader.errors import LearnerError
+from grader.errors import LearnerError, SubmissionError
 from grader.isolation.client import Learner
 from grader.isolation.proxies import ModuleProxy
-from grader.paths import KIT_ROOT
+from grader.paths import EXERCISES_DIR, KIT_ROOT
 from grader.settings import Settings
-from grader.engine.submission import SubmissionError, load_submission
+from grader.engine.submission import load_submission
 
 MODULE = "ex04_simple_mnist"
 DEFAULT_OUT = Path("build") / "ex04_predictions.png"
 FIT_EPOCHS = 1
-FIT_TIMEOUT_S = 60.0
+FIT_TIMEOUT_S = 60.0      # a training call (one epoch here, two in the ex04 suite, which uses this)
 TITLE = ("your SimpleMnist after {epochs} epoch of fit: {shown} held-out digits, {wrong} wrong, "
          "in red as predicted (true); held-out accuracy {accuracy:.3f}")
 
 
-# Added to the report of a grading run that graded ex04 (grader/session.py).
+# Added to the report of a grading run that graded ex04 (the ex04 suite's exercise marker).
 NOTE = ("ex04: `grader show-predictions` (or `make predictions`) trains your SimpleMnist and "
         "draws its predictions on held-out digits into build/ex04_predictions.png")
 
@@ -59,7 +59,7 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
     ``out`` (default ``build/ex04_predictions.png`` under the kit). ``PredictionsError`` when
     the learner's code fails (not started, raised, timed out) or the submission cannot load."""
     settings = settings or Settings()
-    submission = Path(submission) if submission else KIT_ROOT / "exercises"
+    submission = Path(submission) if submission else EXERCISES_DIR
     out = Path(out) if out else KIT_ROOT / DEFAULT_OUT
     if n < 1:
         raise ValueError("n must be at least 1")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import registry
-from grader import report
+from grader.report.terminal import print_report
 from grader.engine.session import GraderError, grade_submission
 from grader.paths import KIT_ROOT
 from grader.settings import Settings
@@ -92,6 +92,6 @@ def _run(path: Path, root: Path, settings: Settings, stream: TextIO, why: str) -
     except GraderError as exc:
         stream.write(FAILED.format(error=exc) + "\n")
     else:
-        report.print_report(result, stream=stream)
+        print_report(result, stream=stream)
     stream.write("\n" + WATCHING.format(what="exercises/ and notebooks/") + "\n")
     stream.flush()

@@ -19,15 +19,15 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from grader import registry
 from grader.files import write_text
+from grader.truncation import GRADEBOOK_REASON_CHARS
+from grader.report.terminal import points
 from grader.results import ExerciseStatus, Submission
 
 HEAD = ("submission", "status", "score", "max_score")
 TAIL = ("reason",)
 OK, NOT_STARTED, ERROR = "ok", "not_started", "error"
 STATUSES = (OK, NOT_STARTED, ERROR)
-MAX_REASON = 300
 
 
 def row_status(result: Submission) -> tuple[str, str]:
@@ -44,18 +44,13 @@ def row_status(result: Submission) -> tuple[str, str]:
 
 def _one_line(text: str) -> str:
     line = " ".join(text.split())
-    return line if len(line) <= MAX_REASON else line[: MAX_REASON - 3] + "..."
-
-
-def _pts(x: float) -> str:
-    return f"{x:g}"
+    cut = GRADEBOOK_REASON_CHARS
+    return line if len(line) <= cut else line[:cut - 3] + "..."
 
 
 def exercise_columns(results: Iterable[Submission]) -> list[str]:
-    """Every exercise any result has, in teaching order (unknown ids last, sorted)."""
-    seen = {e.id for r in results for e in r.exercises}
-    order = [e.id for e in registry.EXERCISES if e.id in seen]
-    return order + sorted(seen - set(order))
+    """Every exercise any result has, in teaching order: the order of the ids (exNN_...)."""
+    return sorted({e.id for r in results for e in r.exercises})
 
 
 def render_csv(results: list[Submission]) -> str:
@@ -67,8 +62,8 @@ def render_csv(results: list[Submission]) -> str:
     for r in results:
         status, reason = row_status(r)
         by_id = {e.id: e for e in r.exercises}
-        writer.writerow([r.submission, status, _pts(r.score), _pts(r.max_score),
-                         *(_pts(by_id[c].score) if c in by_id else "" for c in columns), reason])
+        writer.writerow([r.submission, status, points(r.score), points(r.max_score),
+                         *(points(by_id[c].score) if c in by_id else "" for c in columns), reason])
     return out.getvalue()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from grader.truncation import PROGRESS_LINE_CHARS
+
 BAR_WIDTH = 28
 
 
@@ -41,7 +43,7 @@ class Progress:
             filled = int(BAR_WIDTH * self.done / max(1, self.total))
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
             text = f"[{bar}] {self.done}/{self.total}  {left}  {name}: {outcome}"
-            self.stream.write("\r\033[K" + text[:160])
+            self.stream.write("\r\033[K" + text[:PROGRESS_LINE_CHARS])
             if self.done >= self.total:
                 self.stream.write("\n")
         else:

@@ -15,12 +15,12 @@ from collections import Counter
 from pathlib import Path
 
 from grader import __version__
-from grader.report.gradebook import ERROR, NOT_STARTED, OK, exercise_columns, row_status, write_text
+from grader.files import write_text
+from grader.report.gradebook import ERROR, NOT_STARTED, OK, exercise_columns, row_status
 from grader.results import CheckStatus, ExerciseStatus, Submission
 from grader.settings import Limits
+from grader.truncation import SUMMARY_CHECKS, SUMMARY_SLOWEST
 
-TOP_CHECKS = 15
-TOP_SLOWEST = 10
 FAILING = (CheckStatus.FAILED, CheckStatus.ERROR, CheckStatus.TIMEOUT)
 TITLE = "Class summary"
 
@@ -117,7 +117,7 @@ def failed_checks(results: list[Submission]) -> list[tuple[str, str, int, int]]:
                 attempted[key] += 1
                 failed[key] += c.status in FAILING
     ranked = sorted((k for k in failed if failed[k]), key=lambda k: (-failed[k], k))
-    return [(k[0], k[1], failed[k], attempted[k]) for k in ranked[:TOP_CHECKS]]
+    return [(k[0], k[1], failed[k], attempted[k]) for k in ranked[:SUMMARY_CHECKS]]
 
 
 def _e(text: object) -> str:
@@ -165,7 +165,7 @@ def render(results: list[Submission], *, limits: Limits | None = None) -> str:
                         [[_e(ex), f"<code>{_e(c)}</code>", str(f), f"{a} ({100 * f / a:.0f}%)"]
                          for ex, c, f, a in failed_checks(results)], {2, 3}))
     timed = sorted((r for r in results if isinstance(r.environment.get("elapsed_s"), (int, float))),
-                   key=lambda r: -r.environment["elapsed_s"])[:TOP_SLOWEST]
+                   key=lambda r: -r.environment["elapsed_s"])[:SUMMARY_SLOWEST]
     parts.append("<h2>Slowest submissions</h2>")
     parts.append(_table(["submission", "grading time", "status"],
                         [[_e(r.submission), f"{r.environment['elapsed_s']:.1f} s", _e(row_status(r)[0])]

@@ -1,7 +1,7 @@
-"""Views of a graded submission for people: the terminal report and Markdown feedback.
+"""The terminal report of a graded submission (``markdown.py`` gives the same in Markdown).
 
-Both are built from ``results.Submission``. An untouched exercise is one line; a failed check
-shows its diagnosis; functions that are not started are summed up, never listed check by check.
+Built from ``results.Submission``. An untouched exercise is one line; a failed check shows
+its diagnosis; functions that are not started are summed up, never listed check by check.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 from collections import OrderedDict
 from typing import TextIO
 
+from grader.truncation import FEEDBACK_LINES
 from grader.results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
 
 LABELS = {ExerciseStatus.PASSED: "passed", ExerciseStatus.FAILED: "failed",
@@ -19,7 +20,7 @@ COLOURS = {ExerciseStatus.PASSED: "32", ExerciseStatus.FAILED: "31",
            ExerciseStatus.NOT_STARTED: "33", ExerciseStatus.ERROR: "35"}
 MARKS = {CheckStatus.FAILED: "x", CheckStatus.ERROR: "!", CheckStatus.TIMEOUT: "T",
          CheckStatus.SKIPPED: "-", CheckStatus.PASSED: "+"}
-MAX_FEEDBACK_LINES = 14
+INDENT = " " * 6      # an exercise's detail under its head line
 NEXT_STEP = "Next: open exercises/{file}, fix the first failing check, and run `make grade EX={id}`."
 
 
@@ -31,7 +32,8 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour else text
 
 
-def _pts(x: float) -> str:
+def points(x: float) -> str:
+    """Points as every view writes them: 9, 0.5, 17."""
     return f"{x:g}"
 
 
@@ -43,20 +45,20 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     for ex in result.exercises:
         label = LABELS[ex.status]
         head = (f"  {ex.id:<{width}}  {_paint(f'{label:<11}', COLOURS[ex.status], colour)}"
-                f"  {_pts(ex.score):>5} / {_pts(ex.max_score):<5}  {ex.title}")
+                f"  {points(ex.score):>5} / {points(ex.max_score):<5}  {ex.title}")
         lines.append(head)
         if ex.status is ExerciseStatus.PASSED and not verbose:
-            lines += [f"      {line}" for line in _skipped_lines(ex)]
+            lines += [INDENT + line for line in _skipped_lines(ex)]
             continue
         if ex.status is ExerciseStatus.NOT_STARTED:
             continue
         if ex.status is ExerciseStatus.ERROR and ex.error:
             if all(c.status is CheckStatus.ERROR for c in ex.checks):
-                lines += ["      " + line for line in ex.error.splitlines()[:MAX_FEEDBACK_LINES]]
+                lines += [INDENT + line for line in ex.error.splitlines()[:FEEDBACK_LINES]]
                 continue
-        lines += _exercise_detail(ex, verbose)
+        lines += [INDENT + line for line in exercise_detail(ex, verbose)]
     lines.append("")
-    lines.append(f"  Total: {_pts(result.score)} / {_pts(result.max_score)} points"
+    lines.append(f"  Total: {points(result.score)} / {points(result.max_score)} points"
                  f" ({sum(e.status is ExerciseStatus.PASSED for e in result.exercises)} of "
                  f"{len(result.exercises)} exercises passed)")
     lines += [f"  {note}" for note in result.notes]
@@ -74,7 +76,8 @@ def _skipped_lines(ex: Exercise) -> list[str]:
     return [f"- {len(skipped)} check(s) skipped: {'; '.join(reasons)}"]
 
 
-def _exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
+def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
+    """The lines under an exercise's head line (indented by the view that shows them)."""
     lines: list[str] = []
     untouched: "OrderedDict[str, list[Check]]" = OrderedDict()
     for check in ex.checks:
@@ -82,54 +85,31 @@ def _exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
             untouched.setdefault(check.function or "?", []).append(check)
     for fn, checks in untouched.items():
         pts = sum(c.max_points for c in checks)
-        lines.append(f"      - {fn}: not started ({len(checks)} checks, {_pts(pts)} points)")
+        lines.append(f"- {fn}: not started ({len(checks)} checks, {points(pts)} points)")
     shown = [c for c in ex.checks if not c.not_started and c.status is not CheckStatus.SKIPPED
              and (verbose or c.status is not CheckStatus.PASSED)]
     # Checks that failed with the very same feedback (a function that is missing, say) are
     # shown once, with the other checks' names after it.
     same: "OrderedDict[tuple[str, str], list[Check]]" = OrderedDict()
     for check in shown:
-        key = (check.status.value, check.feedback) if check.feedback else (check.id, "")
+        key = (check.status, check.feedback) if check.feedback else (check.id, "")
         same.setdefault(key, []).append(check)
     for group in same.values():
         check = group[0]
-        points = sum(c.points for c in group), sum(c.max_points for c in group)
+        got, worth = sum(c.points for c in group), sum(c.max_points for c in group)
         names = check.id if len(group) == 1 else f"{check.id} and {len(group) - 1} more"
-        lines.append(f"      {MARKS[check.status]} {names}  "
-                     f"[{check.status.value}, {_pts(points[0])}/{_pts(points[1])}]")
+        lines.append(f"{MARKS[check.status]} {names}  "
+                     f"[{check.status.value}, {points(got)}/{points(worth)}]")
         body = check.feedback.splitlines()
-        if len(body) > MAX_FEEDBACK_LINES:
-            body = body[:MAX_FEEDBACK_LINES] + [f"[... {len(body) - MAX_FEEDBACK_LINES} more lines]"]
-        lines += [f"          {line}" for line in body if line.strip()]
+        if len(body) > FEEDBACK_LINES:
+            body = body[:FEEDBACK_LINES] + [f"[... {len(body) - FEEDBACK_LINES} more lines]"]
+        lines += [f"    {line}" for line in body if line.strip()]
         if len(group) > 1:
-            lines.append(f"          (the same for {', '.join(c.id for c in group[1:])})")
-    lines += _skipped_lines(ex) and [f"      {line}" for line in _skipped_lines(ex)]
-    return lines
+            lines.append(f"    (the same for {', '.join(c.id for c in group[1:])})")
+    return lines + _skipped_lines(ex)
 
 
 def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False) -> None:
     stream = stream or sys.stdout
     stream.write(render(result, colour=use_colour(stream), verbose=verbose))
     stream.flush()
-
-
-def markdown(result: Submission) -> str:
-    """Per-learner feedback to hand back: the same content as the terminal report, in Markdown."""
-    out = [f"# Feedback for {result.submission}", "",
-           f"**Score: {_pts(result.score)} / {_pts(result.max_score)}**", ""]
-    if result.error:
-        out += [f"> This submission could not be graded: {result.error}", ""]
-    out += ["| exercise | status | points |", "|---|---|---|"]
-    out += [f"| {e.id} | {LABELS[e.status]} | {_pts(e.score)} / {_pts(e.max_score)} |"
-            for e in result.exercises]
-    for ex in result.exercises:
-        if ex.status in (ExerciseStatus.PASSED, ExerciseStatus.NOT_STARTED):
-            continue
-        out += ["", f"## {ex.id}: {ex.title}", ""]
-        if ex.error:
-            out += ["```", ex.error, "```"]
-            continue
-        out += ["```", *(line[6:] for line in _exercise_detail(ex, verbose=False)), "```"]
-    out += ["", "---", *[f"_{n}_  " for n in result.notes],
-            f"_seed {result.environment.get('seed')}, grader {result.environment.get('grader_version')}_"]
-    return "\n".join(out) + "\n"

@@ -32,12 +32,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from grader.checks.constraints.rules import DYNAMIC_ACCESS, DYNAMIC_CODE, Forbidden
+
 MESSAGE = "{filename} line {line}: {function} uses `{construct}`{detail} ({rule} is not allowed here{hint})"
 HINT = "; {hint}"
 ALIAS_OF = " = `{target}`"
 VIA_HELPER = " via helper {chain}"
-DYNAMIC_ATTRIBUTE = "dynamic attribute access"
-DYNAMIC_ATTRIBUTE_HINT = "name the function you use directly, so the grader can read it"
 SYNTAX_ERROR = "{filename} line {line}: cannot be checked: {message}"
 TOO_DEEP = "the code is nested too deeply to check"
 
@@ -45,34 +45,6 @@ _COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, as
     (ast.TryStar,) if hasattr(ast, "TryStar") else ())
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _STR_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "casefold", "swapcase", "title"})
-
-
-@dataclass(frozen=True)
-class Forbidden:
-    """One "without ..." rule: fully-qualified names, method names on any object, and ``@``."""
-
-    name: str
-    dotted: frozenset[str]
-    methods: frozenset[str] = frozenset()
-    matmul_operator: bool = False
-    hint: str = ""
-    _pairs: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        pairs = frozenset((d.split(".")[0], d.split(".")[-1]) for d in self.dotted)
-        object.__setattr__(self, "_pairs", pairs)
-
-    @property
-    def roots(self) -> frozenset[str]:
-        return frozenset(root for root, _ in self._pairs)
-
-    @property
-    def names(self) -> frozenset[str]:
-        return self.methods | {last for _, last in self._pairs}
-
-    def matches(self, path: str) -> bool:
-        root, *rest = path.split(".")
-        return any((root, part) in self._pairs for part in rest)
 
 
 @dataclass(frozen=True)
@@ -95,78 +67,6 @@ class ScanError(Exception):
     def __init__(self, line: int, message: str, filename: str = "<learner>") -> None:
         super().__init__(SYNTAX_ERROR.format(filename=filename, line=line, message=message))
         self.line, self.message, self.filename = line, message, filename
-
-
-def _rule(name: str, dotted: str, methods: str = "", hint: str = "", matmul_operator: bool = False) -> Forbidden:
-    return Forbidden(name, frozenset(dotted.split()), frozenset(methods.split()), matmul_operator, hint)
-
-
-MATMUL_FAMILY = _rule(
-    "the matmul family",
-    "numpy.matmul numpy.dot numpy.ndarray.dot numpy.vdot numpy.inner numpy.outer numpy.tensordot"
-    " numpy.einsum numpy.linalg.multi_dot numpy.matvec numpy.vecmat numpy.vecdot numpy.linalg.vecdot"
-    " torch.matmul torch.mm torch.bmm torch.mv torch.dot torch.vdot torch.inner torch.outer torch.ger"
-    " torch.einsum torch.tensordot torch.addmm torch.addmv torch.addbmm torch.baddbmm torch.addr"
-    " torch.chain_matmul torch.linalg.multi_dot torch.linalg.vecdot operator.matmul operator.imatmul"
-    " operator.__matmul__ operator.__imatmul__ scipy.linalg.blas scipy.linalg.cython_blas"
-    " scipy.linalg.get_blas_funcs",
-    "dot vdot inner outer ger matmul mm bmm mv addmm addmv addbmm baddbmm addr einsum tensordot"
-    " multi_dot chain_matmul __matmul__ __rmatmul__ __imatmul__",
-    "build the product from broadcasting and a sum",
-    matmul_operator=True,
-)
-# ex01 asks for the length written by hand, so every library norm is out, NumPy's or torch's.
-LINALG_NORM = _rule(
-    "np.linalg.norm or another library norm",
-    "numpy.linalg.norm numpy.linalg.vector_norm numpy.linalg.matrix_norm scipy.linalg.norm"
-    " torch.norm torch.linalg.norm torch.linalg.vector_norm torch.Tensor.norm",
-    "norm",
-    "square, sum and take the square root yourself",
-)
-BROADCAST_HELPERS = _rule(
-    "a broadcasting helper",
-    "numpy.broadcast_shapes numpy.broadcast numpy.broadcast_to numpy.broadcast_arrays"
-    " numpy.lib.stride_tricks._broadcast_shape torch.broadcast_shapes torch.broadcast_to"
-    " torch.broadcast_tensors",
-    hint="apply the rule yourself: align the shapes from the right and compare",
-)
-EXPAND_DIMS = _rule(
-    "np.expand_dims", "numpy.expand_dims", hint="insert the axis by indexing with None or by reshape"
-)
-TILE_REPEAT = _rule(
-    "np.tile / np.repeat",
-    "numpy.tile numpy.repeat torch.tile",
-    "repeat",
-    "make a view with zero strides instead of copying",
-)
-CDIST = _rule(
-    "torch.cdist or another library distance routine",
-    "torch.cdist torch.pdist torch.nn.functional.pairwise_distance torch.nn.PairwiseDistance"
-    " torch._euclidean_dist torch._cdist_forward scipy.spatial.distance.cdist"
-    " sklearn.metrics.pairwise_distances sklearn.metrics.pairwise.euclidean_distances",
-    hint="expand ||x - y||^2 = ||x||^2 + ||y||^2 - 2 x.y, or broadcast the difference",
-)
-SOFTMAX = _rule(
-    "a library softmax",
-    "torch.softmax torch.log_softmax torch.nn.functional.softmax torch.nn.functional.log_softmax"
-    " torch.special.softmax torch.special.log_softmax torch._softmax torch._log_softmax"
-    " torch.nn.Softmax torch.nn.LogSoftmax torch.nn.Softmax2d torch.Tensor.softmax"
-    " scipy.special.softmax scipy.special.log_softmax",
-    "softmax log_softmax",
-    "subtract the maximum, exponentiate and divide by the sum",
-)
-LINEAR = _rule(
-    "nn.Linear / F.linear",
-    "torch.nn.Linear torch.nn.LazyLinear torch.nn.functional.linear",
-    hint="multiply by the weight with torch.matmul and add the bias",
-)
-DYNAMIC_CODE = _rule(
-    "dynamic code (eval/exec/__import__)",
-    "builtins.eval builtins.exec builtins.compile builtins.__import__ importlib.import_module"
-    " importlib.__import__",
-    hint="write the computation out directly",
-)
-_DYNAMIC_ACCESS = Forbidden(DYNAMIC_ATTRIBUTE, frozenset(), hint=DYNAMIC_ATTRIBUTE_HINT)
 
 
 @dataclass
@@ -456,7 +356,7 @@ class _Scanner:
                     return self._report(function, node, rule, via, "")
             return False
         if kind != "attr" or (obj and (obj.split(".")[0] in self.roots or obj in ("builtins", "importlib"))):
-            return self._report(function, node, _DYNAMIC_ACCESS, via, "")
+            return self._report(function, node, DYNAMIC_ACCESS, via, "")
         if obj is None:  # an unknown object: only a constant spelling a forbidden name counts
             texts = [n.value for n in ast.walk(key_node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
             for rule in self.rules:

@@ -1,0 +1,79 @@
+"""The two markers a hidden suite uses, read and checked: a typo is an error, never a default.
+
+``pytest.mark.exercise(id, note=...)`` on the module names the exercise the suite grades; its
+``note`` (optional) is added to the report of any run that graded the exercise started and
+loadable. ``pytest.mark.check(points=1, kind="correctness", function=None, hints=())`` on a
+test makes it one graded check. An unknown keyword, a positional argument or a value of the
+wrong type raises ``MarkerError`` naming the test, so ``check(point=2)`` cannot quietly score 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from grader.results import CheckKind
+
+
+class MarkerError(ValueError):
+    """A suite's marker is malformed: the suite is broken, not the learner's code."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    points: float = 1.0
+    kind: CheckKind = CheckKind.CORRECTNESS
+    function: str | None = None
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    id: str
+    note: str | None = None
+
+
+KINDS = ", ".join(k.value for k in CheckKind)
+
+
+def _unknown(where: str, marker: str, kwargs: Mapping[str, Any], known: Sequence[str]) -> None:
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise MarkerError(f"{where}: {marker}(...) has unknown keyword(s) {', '.join(unknown)}; "
+                          f"the keywords are {', '.join(known)}")
+
+
+def parse_check(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> CheckSpec:
+    """The check a ``pytest.mark.check(...)`` marker describes; ``where`` names the test."""
+    if args:
+        raise MarkerError(f"{where}: check(...) takes keywords only (points=..., kind=...), "
+                          f"got {len(args)} positional argument(s)")
+    _unknown(where, "check", kwargs, ("points", "kind", "function", "hints"))
+    points = kwargs.get("points", 1.0)
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+        raise MarkerError(f"{where}: check(points={points!r}): a number, 0 or more")
+    kind = kwargs.get("kind", CheckKind.CORRECTNESS.value)
+    try:
+        kind = CheckKind(kind)
+    except ValueError:
+        raise MarkerError(f"{where}: check(kind={kind!r}): one of {KINDS}") from None
+    function = kwargs.get("function")
+    if function is not None and not isinstance(function, str):
+        raise MarkerError(f"{where}: check(function={function!r}): the name of a function")
+    hints = kwargs.get("hints", ())
+    if isinstance(hints, str) or not isinstance(hints, (tuple, list)) \
+            or not all(isinstance(h, str) for h in hints):
+        raise MarkerError(f"{where}: check(hints=...): a tuple of strings, gentlest first")
+    return CheckSpec(float(points), kind, function, tuple(hints))
+
+
+def parse_exercise(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ExerciseSpec:
+    """The exercise a ``pytest.mark.exercise(id, note=...)`` marker names."""
+    if len(args) != 1 or not isinstance(args[0], str):
+        raise MarkerError(f"{where}: exercise(...) takes the exercise's id, e.g. "
+                          f"exercise(\"ex03_matmul\"), got {args!r}")
+    _unknown(where, "exercise", kwargs, ("note",))
+    note = kwargs.get("note")
+    if note is not None and not isinstance(note, str):
+        raise MarkerError(f"{where}: exercise(note={note!r}): a line of text for the report")
+    return ExerciseSpec(args[0], note)
