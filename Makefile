@@ -8,11 +8,12 @@ ARGS   ?=
 OUT    ?= out
 JOBS   ?=
 
-.PHONY: grade test bench batch notebooks watch gradescope predictions clean help
+.PHONY: grade test test-fast bench batch notebooks watch gradescope predictions clean help
 
 help:
 	@echo "make grade [EX=ex03_matmul]   grade your exercises/ (all, or one exercise)"
-	@echo "make test                     run the kit's own tests"
+	@echo "make test                     run the kit's own tests (all tiers, a few minutes)"
+	@echo "make test-fast                the unit tier only (no worker processes, seconds)"
 	@echo "make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]   grade a class (instructors)"
 	@echo "make gradescope               build autograder.zip for Gradescope"
 	@echo "make bench                    benchmarks (timing stability, grading speed)"
@@ -30,6 +31,9 @@ grade: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit $(ARGS)
 
 notebooks: $(STAMP)
 	$(PY) -m grader.instructor.build_notebooks

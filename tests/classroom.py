@@ -12,10 +12,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from kit_files import ROOT, pristine_text
+
 MODULE = "ex01_vectors"
 SOLUTION = (ROOT / "solutions" / f"{MODULE}.py").read_text()
-STUB = (ROOT / "exercises" / f"{MODULE}.py").read_text()
+STUB = pristine_text(f"exercises/{MODULE}.py")      # as committed, whatever a learner did
 DOT_RETURN = "    return float((a * b).sum())\n"
 UNIT_START = "    v = np.asarray(v)\n    if v.ndim != 1:\n        raise ValueError(f\"unit:"
 COSINE_START = "    a = np.asarray(a)\n    b = np.asarray(b)\n    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:\n        raise ValueError(\n            \"cosine_similarity:"

@@ -2,7 +2,6 @@
 
 import dataclasses
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +26,8 @@ from grader.checks.constraints import (
     describe,
     scan,
 )
+from kit_files import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def found(source: str, function: str = "f", rules=MATMUL_FAMILY) -> list[tuple[int, str]]:

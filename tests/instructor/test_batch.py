@@ -17,15 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from classroom import make_class
-from grader.instructor import batch
-from grader.report import gradebook
-from grader.instructor.batch import PAST_LIMIT, Entry, discover, fingerprint, parse_shard, shard
-from grader.results import Submission
-from grader.settings import resolve
+from classroom import make_class, write_submission
 from grader.engine.timing_lock import exclusive_timing
+from grader.instructor.batch import PAST_LIMIT, discover, shard
+from grader.report import gradebook
+from grader.results import Submission
+from kit_files import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBMISSION_LIMIT = 12
 LIMITS = ["--no-timing", "--call-timeout", "1", "--submission-timeout", str(SUBMISSION_LIMIT),
           "--jobs", "2"]
@@ -135,15 +133,20 @@ def test_rerun_skips_finished_submissions_and_keeps_the_gradebook(klass, graded)
     assert (out / "gradebook.csv").read_bytes() == before
 
 
-def _children_of(out: Path) -> list[int]:
+def _children_of(out: Path, batch: int) -> list[int]:
+    """The live processes grading into ``out`` besides the ``batch`` process: forked children
+    keep the batch's own command line (``grader batch ... --out OUT``), started ones are
+    ``grader.instructor.batch_child ... --out OUT``; either way the folder is an argument of
+    theirs and of no other process."""
+    wanted = {str(out).encode(), str(out.resolve()).encode()}
     found = []
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
+        if proc.name.isdigit() and int(proc.name) not in (os.getpid(), batch):
             try:
                 cmd = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"grader.instructor.batch" in cmd and str(out).encode() in cmd:
+            if wanted & set(cmd):
                 found.append(int(proc.name))
     return found
 
@@ -161,8 +164,6 @@ def test_kill_9_mid_batch_then_rerun_gives_the_same_gradebook(klass, graded, tmp
         time.sleep(0.05)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    time.sleep(0.5)
-    assert _children_of(out) == []           # its grading processes died with it
     graded_before = len(list((out / "results").glob("*.json")))
     size = len(shard(discover(folder), 1, 3))
     assert 4 <= graded_before < size
@@ -176,6 +177,31 @@ def test_kill_9_mid_batch_then_rerun_gives_the_same_gradebook(klass, graded, tmp
     mine = rows(out)
     assert len(mine) == size
     assert mine == {n: r for n, r in rows(full).items() if n in mine}
+
+
+@pytest.mark.parametrize("fork", ["1", "0"], ids=["forked", "started"])
+def test_kill_9_of_the_batch_kills_its_grading_children(tmp_path, fork):
+    # Two submissions whose import hangs (60 s here) keep both children busy: killed with the
+    # batch, they are gone at once; left alone (no death with the parent) they would hang on.
+    folder = tmp_path / "class"
+    for name, kind in (("a_hangs", "import_hangs"), ("b_hangs", "import_hangs"), ("c_right", "correct")):
+        write_submission(folder, kind, name)
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(folder), "ex01",
+                              "--out", str(out), *LIMITS], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env={**ENV, "GRADER_BATCH_FORK": fork})
+    deadline = time.monotonic() + 60
+    while len(_children_of(out, first.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = _children_of(out, first.pid)
+    assert len(children) == 2, children       # both are grading a hanging import
+    time.sleep(0.5)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    deadline = time.monotonic() + 5
+    while _children_of(out, first.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _children_of(out, first.pid) == [], "grading children outlived the killed batch"
 
 
 def test_merge_of_shards_equals_the_whole_batch(graded, tmp_path):
@@ -199,41 +225,6 @@ def test_merge_refuses_a_folder_that_is_not_a_batch_output(tmp_path):
     assert done.returncode == 2 and "not a batch output folder" in done.stderr
 
 
-# -- units --------------------------------------------------------------------------------------
-def test_shards_partition_the_sorted_names():
-    entries = [Entry(f"s{i:02d}", Path(f"s{i:02d}")) for i in range(10)][::-1]
-    parts = [shard(entries, k, 3) for k in (1, 2, 3)]
-    names = [e.name for p in parts for e in p]
-    assert sorted(names) == [f"s{i:02d}" for i in range(10)] and len(set(names)) == 10
-    assert [e.name for e in parts[0]] == ["s00", "s03", "s06", "s09"]
-    assert parse_shard("2/3") == (2, 3)
-    for bad in ("0/3", "4/3", "x", "1/0"):
-        with pytest.raises(batch.BatchError):
-            parse_shard(bad)
-
-
-def test_discover_names_submissions_by_file_name(tmp_path):
-    (tmp_path / "alice").mkdir()
-    (tmp_path / "alice.zip").write_bytes(b"")
-    (tmp_path / "bob.ipynb").write_text("{}")
-    (tmp_path / "carol.zip").write_bytes(b"")
-    (tmp_path / ".DS_Store").write_text("")
-    (tmp_path / "__MACOSX").mkdir()
-    assert [e.name for e in discover(tmp_path)] == ["alice", "alice.zip", "bob", "carol"]
-
-
-def test_a_changed_submission_is_graded_again(tmp_path):
-    (tmp_path / "s").mkdir()
-    (tmp_path / "s" / "ex01_vectors.py").write_text("x = 1\n")
-    first = fingerprint(tmp_path / "s", ["ex01_vectors"])
-    (tmp_path / "s" / "ex01_vectors.py").write_text("x = 2\n")
-    assert fingerprint(tmp_path / "s", ["ex01_vectors"]) != first
-    (tmp_path / "bad.zip").write_bytes(b"not a zip")
-    raw = fingerprint(tmp_path / "bad.zip", ["ex01_vectors"])
-    (tmp_path / "bad.zip").write_bytes(b"still not a zip")
-    assert raw.startswith("raw:") and fingerprint(tmp_path / "bad.zip", ["ex01_vectors"]) != raw
-
-
 def test_timing_lock_makes_a_second_measurement_wait(tmp_path):
     lock = tmp_path / "timing.lock"
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]);"
@@ -247,28 +238,3 @@ def test_timing_lock_makes_a_second_measurement_wait(tmp_path):
         time.sleep(0.8)
         assert other.poll() is None            # still waiting for the lock
     assert float(other.communicate(timeout=30)[0]) >= 0.7
-
-
-def test_timing_lock_is_a_no_op_outside_a_batch():
-    assert resolve({}, env={}).timing_lock is None
-    with exclusive_timing(None) as waited:
-        assert waited == 0.0
-
-
-def test_scratch_folders_of_dead_processes_are_swept(tmp_path):
-    from grader.files import scratch_dir, sweep_stale_scratch
-
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    stale = tmp_path / f"grader-{dead}-batch-abc"
-    (stale / "cwd-0").mkdir(parents=True)
-    mine = scratch_dir()
-    try:
-        live = tmp_path / mine.name
-        live.mkdir()
-        unrelated = tmp_path / "grader-notes"
-        unrelated.mkdir()
-        assert sweep_stale_scratch(tmp_path) == 1
-        assert not stale.exists() and live.exists() and unrelated.exists()
-    finally:
-        mine.rmdir()

@@ -19,13 +19,11 @@ from pathlib import Path
 import pytest
 
 from grader.engine.session import grade_submission
-from grader.isolation import protocol
 from grader.isolation.client import Learner
-from grader.isolation.launch import Sandbox, describe_sandbox, probe_sandbox, sandbox_for, worker_command
-from grader.settings import Limits, Settings, resolve
+from grader.isolation.launch import describe_sandbox, probe_sandbox, sandbox_for
+from grader.settings import Limits, Settings
+from kit_files import FIXTURES, ROOT as KIT
 
-KIT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
 SANDBOXED_CASES = sorted(p for p in FIXTURES.glob("hostile_*/") if (p / "expected_sandboxed.json").exists())
 BWRAP, WHY = probe_sandbox()
 needs_sandbox = pytest.mark.skipif(
@@ -130,26 +128,3 @@ def test_unsandboxed_grading_still_works_and_says_so() -> None:
     assert off in result.notes and off.startswith("sandbox: none — ")
     assert Limits().describe() not in result.notes   # these limits were changed: the report says so
     assert any(n.startswith("limits: 2 s per call, 512 MiB memory") for n in result.notes)
-
-
-def test_the_note_tells_the_truth_about_the_sandbox() -> None:
-    missing = Sandbox(None, "bwrap not installed")
-    assert describe_sandbox(missing) == ("sandbox: none — bwrap not installed; learner code ran "
-                                         "as an ordinary subprocess with resource limits")
-    cmd, _ = worker_command(python=sys.executable, runtime=Path("/r"), submission=Path("/s"),
-                            scratch=Path("/x"), requests_fd=3, replies_fd=4, threads=1,
-                            bwrap=missing.bwrap, limits=Limits())
-    assert cmd[0] == sys.executable and protocol.OPT_MAX_PROCESSES not in cmd
-    assert describe_sandbox(Sandbox("/usr/bin/bwrap", "bubblewrap")).startswith("sandbox: bubblewrap (")
-    assert describe_sandbox(sandbox_for(Settings(sandbox=False))).startswith(
-        "sandbox: none — the sandbox was turned off")
-
-
-def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one() -> None:
-    made = Settings(sandbox_probe=("/usr/bin/bwrap", "bubblewrap"))
-    child = Settings.from_dict(json.loads(json.dumps(made.to_dict())))   # as a batch passes it
-    assert child == made and sandbox_for(child) == Sandbox("/usr/bin/bwrap", "bubblewrap")
-    inherited = resolve({}, env={"GRADER_SANDBOX_PROBE": json.dumps([None, "bwrap not installed"])})
-    assert sandbox_for(inherited) == Sandbox(None, "bwrap not installed")
-    for junk in ("not json", json.dumps(["/no/such/bwrap", "bubblewrap"]), json.dumps([1, 2])):
-        assert resolve({}, env={"GRADER_SANDBOX_PROBE": junk}).sandbox_probe is None   # probed afresh

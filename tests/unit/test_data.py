@@ -16,9 +16,9 @@ import torch
 
 from grader import data
 from grader.data import FALLBACK_MESSAGE, MnistSplit, load_mnist, split_indices
+from grader.paths import DATA_DIR as DATA
 from grader.report.plots import save_prediction_grid
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # sha256 of the split's row indices (little-endian int64). A NumPy release that changed the
 # stream of default_rng(SPLIT_SEED).permutation would move digits between the parts; this

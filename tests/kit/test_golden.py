@@ -27,8 +27,8 @@ import pytest
 
 from grader.engine.session import grade_submission
 from grader.settings import Settings
+from kit_files import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p for p in FIXTURES.glob("*/") if (p / "expected.json").exists())
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader.cli import main
 from grader.isolation.client import Learner
 from grader.practice.predictions import PredictionsError, show_predictions
+from kit_files import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -24,11 +22,11 @@ def test_show_predictions_draws_the_solution(tmp_path):
     assert "16 held-out digits" in shown.summary()
 
 
-def test_show_predictions_on_the_stub_says_not_started(tmp_path, capsys):
+def test_show_predictions_on_the_stub_says_not_started(tmp_path, capsys, pristine):
     with pytest.raises(PredictionsError, match="NotImplementedError"):
-        show_predictions(submission=ROOT / "exercises", out=tmp_path / "x.png")
+        show_predictions(submission=pristine / "exercises", out=tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
-    assert main(["show-predictions", "--submission", str(ROOT / "exercises"),
+    assert main(["show-predictions", "--submission", str(pristine / "exercises"),
                  "--out", str(tmp_path / "y.png")]) == 1
     assert "SimpleMnist()" in capsys.readouterr().err
 

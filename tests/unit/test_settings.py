@@ -3,11 +3,12 @@ that name where a bad value came from."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from grader.settings import Limits, Settings, SettingsError, resolve
+from grader.settings import Limits, Settings, SettingsError, resolve, resolve_one
 
 
 def _pyproject(tmp_path: Path, body: str) -> Path:
@@ -96,9 +97,8 @@ def test_invalid_toml_is_an_error_naming_the_file(tmp_path):
 
 
 def test_the_kits_own_pyproject_resolves():
-    import tomllib
-
     from grader.paths import KIT_ROOT
+    from grader.settings import tomllib      # tomli on Python 3.10
 
     table = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["tool"]["grader"]
     got = resolve({}, env={})
@@ -110,3 +110,22 @@ def test_with_limits_changes_only_the_limits():
     changed = base.with_limits(call_timeout_s=1)
     assert changed.seed == 3 and changed.limits.call_timeout_s == 1
     assert base.limits.call_timeout_s == Limits().call_timeout_s
+
+
+def test_every_knob_is_a_setting_with_its_variable(tmp_path):
+    env = {"GRADER_START_TIMEOUT_S": "5", "GRADER_OPEN_FILES": "64", "GRADER_TIMING_LOCK": "/tmp/l",
+           "GRADER_BATCH_FORK": "0", "GRADER_DATA_DIR": str(tmp_path),
+           "GRADER_SANDBOX_PROBE": '[null, "bwrap not installed"]'}
+    got = resolve({}, env=env, pyproject=tmp_path / "missing.toml")
+    assert got.limits.start_timeout_s == 5 and got.limits.open_files == 64
+    assert got.timing_lock == "/tmp/l" and got.batch_fork is False and got.data_dir == str(tmp_path)
+    assert got.sandbox_probe == (None, "bwrap not installed")
+    assert resolve_one("data_dir", env=env, pyproject=tmp_path / "missing.toml") == str(tmp_path)
+    with pytest.raises(SettingsError, match="GRADER_BATCH_FORK"):
+        resolve({}, env={"GRADER_BATCH_FORK": "sometimes"}, pyproject=tmp_path / "missing.toml")
+
+
+def test_settings_cross_to_a_batch_child_as_json():
+    made = Settings(seed=4, timing=False, timing_lock="/tmp/l", sandbox_probe=(None, "why"),
+                    batch_fork=False).with_limits(call_timeout_s=1.5)
+    assert Settings.from_dict(json.loads(json.dumps(made.to_dict()))) == made

@@ -1,0 +1,42 @@
+"""A suite's markers are checked: a typo in check(...) or exercise(...) is an error naming the
+test, never a silent default (check(point=2) used to score 1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
+from grader.results import CheckKind
+
+WHERE = "test_ex03_matmul.py::test_matmul_lesson_example"
+
+
+def test_a_well_formed_check():
+    assert parse_check(WHERE, (), {}) == CheckSpec()
+    spec = parse_check(WHERE, (), {"points": 2, "kind": "constraint", "function": "matmul",
+                                   "hints": ["look at k", "sum over k"]})
+    assert spec == CheckSpec(2.0, CheckKind.CONSTRAINT, "matmul", ("look at k", "sum over k"))
+
+
+@pytest.mark.parametrize("args, kwargs, says", [
+    ((), {"point": 2}, "unknown keyword(s) point"),
+    ((2,), {}, "keywords only"),
+    ((), {"points": "2"}, "points='2'"),
+    ((), {"points": -1}, "0 or more"),
+    ((), {"points": True}, "points=True"),
+    ((), {"kind": "speed"}, "one of correctness, timing, constraint"),
+    ((), {"function": 3}, "function=3"),
+    ((), {"hints": "one hint"}, "a tuple of strings"),
+    ((), {"hints": ("ok", 3)}, "a tuple of strings"),
+])
+def test_a_malformed_check_is_an_error_naming_the_test(args, kwargs, says):
+    with pytest.raises(MarkerError) as info:
+        parse_check(WHERE, args, kwargs)
+    assert str(info.value).startswith(WHERE) and says in str(info.value)
+
+
+def test_the_exercise_marker():
+    assert parse_exercise(WHERE, ("ex04_simple_mnist",), {"note": "see the grid"}).note == "see the grid"
+    for args, kwargs in ((), {}), (("ex01", "ex02"), {}), (("ex01",), {"notes": "x"}), (("ex01",), {"note": 1}):
+        with pytest.raises(MarkerError, match=WHERE):
+            parse_exercise(WHERE, args, kwargs)
