@@ -56,13 +56,9 @@ class MnistSplit:
 def data_dir() -> Path:
     """The folder holding the embedded data: the ``data_dir`` setting (``$GRADER_DATA_DIR`` or
     ``[tool.grader]``), else the kit's ``data/`` (a checkout or an editable install), else
-    ``<prefix>/share/linalg-kit/data`` (where a wheel installs it, see pyproject.toml)."""
+    ``<prefix>/share/linalg-kit/data`` (where a wheel installs it: ``grader.paths``)."""
     override = resolve_one("data_dir")
-    if override:
-        return Path(override)
-    kit = DATA_DIR
-    installed = Path(sys.prefix) / "share" / "linalg-kit" / "data"
-    return installed if not (kit / EMBEDDED_FILE).is_file() and installed.is_dir() else kit
+    return Path(override) if override else DATA_DIR
 
 
 def load_mnist(*, source: str = "embedded", root: str | None = None, download: bool = False) -> MnistSplit:
