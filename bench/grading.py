@@ -75,17 +75,17 @@ def load_note() -> str:
 
 # -- grader grade, as a learner runs it -------------------------------------------------------
 def _grade_once(exercises: Sequence[str], *, timing: bool = True) -> tuple[float, bool]:
-    cmd = [sys.executable, "-m", "grader", "grade", *exercises, "--submission", str(SOLUTIONS)]
-    if not timing:
-        cmd.append("--no-timing")
+    args = ["grade", *exercises, "--submission", str(SOLUTIONS)] + ([] if timing else ["--no-timing"])
+    shown = " ".join(["grader", *args])
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=KIT_ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "grader", *args], cwd=KIT_ROOT, capture_output=True,
+                          text=True)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):     # 1: graded, but a check of the solutions failed
-        raise RuntimeError(f"{' '.join(cmd[2:])} failed (exit {done.returncode}):\n"
+        raise RuntimeError(f"{shown} failed (exit {done.returncode}):\n"
                            + (done.stdout + done.stderr)[-2000:])
     if done.returncode == 1:
-        print(f"    note: a check of the solutions failed in `{' '.join(cmd[2:])}`", file=sys.stderr)
+        print(f"    note: a check of the solutions failed in `{shown}`", file=sys.stderr)
     return seconds, done.returncode == 0
 
 

@@ -23,7 +23,8 @@ import pytest  # noqa: E402
 
 from grader.engine import session, timing  # noqa: E402
 from grader.isolation import launch  # noqa: E402
-from grader.isolation.client import Learner, WorkerProcess  # noqa: E402
+from grader.isolation.client import Learner  # noqa: E402
+from grader.isolation.process import WorkerProcess  # noqa: E402
 from grader.settings import Settings  # noqa: E402
 
 IMPORTS_S = time.perf_counter() - START
