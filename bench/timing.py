@@ -25,11 +25,11 @@ from typing import Sequence
 import numpy as np
 
 from grader import registry
+from grader.engine.timing import References, SpeedCase, measure
 from grader.files import write_json
 from grader.isolation.client import Learner
 from grader.paths import KIT_ROOT, SOLUTIONS_DIR
 from grader.settings import Settings
-from grader.engine.timing import References, SpeedCase, measure
 
 SUBMISSIONS = (("solutions", SOLUTIONS_DIR, True), ("loops", KIT_ROOT / "bench" / "anti", False))
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "timing.json"

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
-from grader.report.gradescope_format import failed_results, to_results
 from grader.paths import KIT_ROOT
+from grader.report.gradescope_format import failed_results, to_results
 from grader.settings import Settings
 
 ROOT_ENV = "AUTOGRADER_ROOT"

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import registry
-from grader.truncation import HINT_FEEDBACK_LINES
-from grader.results import Check, CheckStatus, Exercise
 from grader.engine.session import grade_submission
 from grader.paths import EXERCISES_DIR, KIT_ROOT
+from grader.results import Check, CheckStatus, Exercise
 from grader.settings import Settings
+from grader.truncation import HINT_FEEDBACK_LINES
 
 STATE_PATH = KIT_ROOT / ".grader" / "hints.json"
 ALL_PASS = "Every check of {id} passes: no hint needed."

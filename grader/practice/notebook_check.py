@@ -26,10 +26,10 @@ from pathlib import Path
 import nbformat
 
 from grader import registry, truncation
-from grader.report.terminal import LABELS, render
 from grader.engine.notebook_source import CHECK_MARKER
-from grader.results import ExerciseStatus, Submission
 from grader.paths import KIT_ROOT, NOTEBOOKS_DIR
+from grader.report.terminal import LABELS, render
+from grader.results import ExerciseStatus, Submission
 
 NEED_EXERCISE = ("check(): say which exercise to grade, e.g. check(\"ex03_matmul\") "
                  "(the notebook's own last cell has it)")

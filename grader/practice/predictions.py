@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.files import scratch_dir
+from grader.engine.submission import load_submission
 from grader.errors import LearnerError, SubmissionError
+from grader.files import scratch_dir
 from grader.isolation.client import Learner
 from grader.isolation.proxies import ModuleProxy
 from grader.paths import EXERCISES_DIR, KIT_ROOT
 from grader.settings import Settings
-from grader.engine.submission import load_submission
 
 MODULE = "ex04_simple_mnist"
 DEFAULT_OUT = Path("build") / "ex04_predictions.png"

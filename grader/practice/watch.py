@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from grader import registry
-from grader.report.terminal import print_report
 from grader.engine.session import GraderError, grade_submission
 from grader.paths import KIT_ROOT
+from grader.report.terminal import print_report
 from grader.settings import Settings
 
 POLL_S = 0.2

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Iterable
 
 from grader.files import write_text
-from grader.truncation import GRADEBOOK_REASON_CHARS
 from grader.report.terminal import points
 from grader.results import ExerciseStatus, Submission
+from grader.truncation import GRADEBOOK_REASON_CHARS
 
 HEAD = ("submission", "status", "score", "max_score")
 TAIL = ("reason",)

@@ -11,8 +11,8 @@ import sys
 from collections import OrderedDict
 from typing import TextIO
 
-from grader.truncation import FEEDBACK_LINES
 from grader.results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
+from grader.truncation import FEEDBACK_LINES
 
 LABELS = {ExerciseStatus.PASSED: "passed", ExerciseStatus.FAILED: "failed",
           ExerciseStatus.NOT_STARTED: "not started", ExerciseStatus.ERROR: "error"}

@@ -5,7 +5,7 @@ import pytest
 
 from grader.checks.constraints import LINALG_NORM, MATMUL_FAMILY
 from grader.checks.expect import (MATMUL_RUNTIME, expect, expect_array, expect_number, expect_raises,
-                           expect_without)
+                                  expect_without)
 
 pytestmark = pytest.mark.exercise("ex01_vectors")
 

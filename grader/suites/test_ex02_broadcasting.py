@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.isolation.codec import View
 from grader.checks.constraints import BROADCAST_HELPERS, EXPAND_DIMS, TILE_REPEAT
 from grader.checks.expect import (expect, expect_array, expect_equal, expect_raises, expect_without,
-                           fail, result_of)
+                                  fail, result_of)
+from grader.isolation.codec import View
 
 pytestmark = pytest.mark.exercise("ex02_broadcasting")
 

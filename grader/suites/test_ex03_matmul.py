@@ -12,8 +12,8 @@ import pytest
 
 from grader.checks.constraints import MATMUL_FAMILY
 from grader.checks.expect import (MATMUL_RUNTIME, expect_array, expect_raises, expect_without)
-from grader.engine.timing import SpeedCase
 from grader.checks.vectorized import expect_vectorized
+from grader.engine.timing import SpeedCase
 
 pytestmark = pytest.mark.exercise("ex03_matmul")
 

@@ -30,8 +30,8 @@ import pytest
 import torch
 
 from grader.checks.constraints import LINEAR
-from grader.data import load_mnist
 from grader.checks.expect import CheckFailed, expect, expect_array, expect_without, fail, result_of
+from grader.data import load_mnist
 from grader.errors import LearnerError, LearnerRaised, NotStarted
 from grader.isolation.proxies import RemoteObject
 from grader.practice.predictions import FIT_TIMEOUT_S, NOTE as PREDICTIONS_NOTE

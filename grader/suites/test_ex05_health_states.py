@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.isolation.codec import View
 from grader.checks.diagnose import describe
 from grader.checks.expect import expect, expect_array, expect_raises, fail, result_of
+from grader.isolation.codec import View
 
 pytestmark = pytest.mark.exercise("ex05_health_states")
 

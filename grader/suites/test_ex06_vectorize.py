@@ -21,8 +21,8 @@ import torch
 
 from grader.checks.constraints import CDIST, SOFTMAX
 from grader.checks.expect import expect, expect_array, expect_raises, expect_without
-from grader.engine.timing import SpeedCase
 from grader.checks.vectorized import expect_vectorized
+from grader.engine.timing import SpeedCase
 
 pytestmark = pytest.mark.exercise("ex06_vectorize")
 MODULE = "ex06_vectorize"

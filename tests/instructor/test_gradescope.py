@@ -14,8 +14,8 @@ import zipfile
 import pytest
 
 from classroom import WRONG_DOT
-from gradescope_spec import gradescope_problems
 from grader.instructor import gradescope
+from gradescope_spec import gradescope_problems
 from kit_files import ROOT
 
 
