@@ -77,13 +77,3 @@ def read_result(path: Path) -> Submission | None:
         return Submission.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def load_results(folder: Path) -> list[Submission]:
-    """Every readable ``results/*.json`` under ``folder`` (a batch's or a shard's output)."""
-    found = []
-    for path in sorted((Path(folder) / "results").glob("*.json")):
-        result = read_result(path)
-        if result is not None:
-            found.append(result)
-    return found
