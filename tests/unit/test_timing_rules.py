@@ -8,6 +8,7 @@ import pytest
 
 from grader.checks.vectorized import describe, grown_lines
 from grader.engine.timing import SpeedCase, Verdict, decided
+from learner_sources import LOOPY
 
 CASE = SpeedCase("mod", "scale", lambda rng: (rng.standard_normal(2000),), lambda args: args[0] * 2.0,
                  target=3.0, inputs="a (2000,)")
@@ -38,23 +39,6 @@ def test_verdict_feedback_shows_times_ratio_target_device_rounds_and_hint():
         assert part in text, (part, text)
     t = v.timing()
     assert (t.learner_s, t.reference_s, t.ratio, t.target_ratio, t.rounds) == (0.005, 0.001, 5.0, 3.0, 3)
-
-
-LOOPY = """\
-import numpy as np
-
-def total(a):
-    out = []
-    for row in a:
-        out.append(row.sum())
-    return np.array(out)
-
-def fine(a):
-    for _ in range(3):
-        a = a + 0
-    return a.sum(axis=1)
-"""
-
 
 
 def test_grown_lines_and_loop_named(tmp_path):

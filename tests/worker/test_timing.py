@@ -21,6 +21,7 @@ from grader.engine import timing
 from grader.engine.timing import SpeedCase, Verdict, measure
 from grader.isolation.client import Learner
 from grader.settings import Settings
+from learner_sources import LOOPY
 
 REFERENCE = """
 import numpy as np
@@ -85,20 +86,6 @@ def test_wrong_outputs_while_timing_fail(tmp_path, reference):
 
 
 # -- the vectorization check --------------------------------------------------------------------
-LOOPY = """\
-import numpy as np
-
-def total(a):
-    out = []
-    for row in a:
-        out.append(row.sum())
-    return np.array(out)
-
-def fine(a):
-    for _ in range(3):
-        a = a + 0
-    return a.sum(axis=1)
-"""
 
 
 def test_expect_vectorized_in_a_worker(tmp_path):
