@@ -128,7 +128,8 @@ def expect_without(source: "LearnerSource", function: str, forbidden: constraint
     """The static scan of ``function`` (and the helpers it reaches) finds none of ``forbidden``,
     and the run-time trace of a call, when given, reached none of ``runtime_names``."""
     try:
-        found = constraints.scan(source.text, function, forbidden, filename=source.filename)
+        found = constraints.scan(source.text, function, forbidden, filename=source.filename,
+                                 modules=source.module)
     except constraints.ScanError as exc:
         raise CheckFailed(f"{source.filename} could not be read: {exc}") from None
     if found:
@@ -146,6 +147,9 @@ def expect_without(source: "LearnerSource", function: str, forbidden: constraint
                               + (f"\n  hint: {hint}" if hint else ""))
 
 
+MAX_MODULE_BYTES = 2 << 20  # as submission.MAX_FILE_BYTES: larger files are never copied
+
+
 class LearnerSource:
     """The text of a learner's module, read from disk (never imported by the grader)."""
 
@@ -157,3 +161,15 @@ class LearnerSource:
     @property
     def exists(self) -> bool:
         return self.path.exists()
+
+    def module(self, name: str) -> tuple[str, str] | None:
+        """The text and file name of the learner's own module ``name`` (``helpers`` or
+        ``pkg.helpers``) beside this one, for the scan to follow; None when there is none."""
+        parts = name.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return None
+        path = self.path.parent.joinpath(*parts[:-1], parts[-1] + ".py")
+        if path == self.path or not path.is_file() or path.is_symlink() \
+                or path.stat().st_size > MAX_MODULE_BYTES:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace"), path.relative_to(self.path.parent).as_posix()

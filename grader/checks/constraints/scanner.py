@@ -22,6 +22,10 @@ Decisions worth knowing:
 - The target name's every module-level binding is scanned (a later ``matmul = np.matmul`` counts).
 - Scoping is flat per function: a name bound anywhere in it (argument, assignment) hides the
   module-level name of the same spelling.  Columns are 1-based.
+- With ``modules`` (a module name -> (source, file name) lookup for the files shipped beside the
+  exercise), a function the learner imports from their own module (``from helpers import f``,
+  ``helpers.f``, a star import) is scanned there too, and its constructs are reported at the line
+  that uses it, naming the helper and where in its file the construct sits.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from grader.checks.constraints.rules import DYNAMIC_ACCESS, DYNAMIC_CODE, Forbidden
@@ -38,6 +42,8 @@ MESSAGE = "{filename} line {line}: {function} uses `{construct}`{detail} ({rule}
 HINT = "; {hint}"
 ALIAS_OF = " = `{target}`"
 VIA_HELPER = " via helper {chain}"
+HELPER_AT = " ({where})"
+HELPER_LINE = "{filename} line {line}"
 SYNTAX_ERROR = "{filename} line {line}: cannot be checked: {message}"
 TOO_DEEP = "the code is nested too deeply to check"
 
@@ -59,6 +65,7 @@ class Violation:
     target: str = ""  # the fully-qualified name behind the construct, "" for @ and methods
     via: tuple[str, ...] = ()  # helpers between the graded function and the construct
     filename: str = "<learner>"
+    helper_at: str = ""  # "helpers.py line 6" when the construct sits in the learner's own module
 
 
 class ScanError(Exception):
@@ -98,11 +105,14 @@ def defines(source: str, function: str) -> bool:
 
 
 def scan(
-    source: str, function: str, forbidden: Forbidden | Sequence[Forbidden], *, filename: str = "<learner>"
+    source: str, function: str, forbidden: Forbidden | Sequence[Forbidden], *, filename: str = "<learner>",
+    modules: ModuleLookup | None = None,
 ) -> list[Violation]:
-    """Every forbidden construct that ``function`` uses, itself or through the helpers it reaches."""
+    """Every forbidden construct that ``function`` uses, itself or through the helpers it reaches
+    (in this file and, given ``modules``, in the learner's own modules it imports)."""
     rules = (forbidden,) if isinstance(forbidden, Forbidden) else tuple(forbidden)
-    scanner = _Scanner(source, _parse(source, filename), rules + (DYNAMIC_CODE,), filename)
+    scanner = _Scanner(source, _parse(source, filename), rules + (DYNAMIC_CODE,), filename,
+                       modules=modules)
     try:
         return scanner.scan(function)
     except RecursionError:
@@ -116,6 +126,8 @@ def describe(v: Violation) -> str:
         detail += ALIAS_OF.format(target=v.target)
     if v.via:
         detail += VIA_HELPER.format(chain=" -> ".join(f"`{name}`" for name in v.via))
+    if v.helper_at:
+        detail += HELPER_AT.format(where=v.helper_at)
     return MESSAGE.format(
         filename=v.filename, line=v.line, function=v.function, construct=v.construct,
         detail=detail, rule=v.rule, hint=HINT.format(hint=v.hint) if v.hint else "",
@@ -158,9 +170,14 @@ def _const_str(node: ast.AST) -> str | None:
 
 
 class _Scanner:
-    def __init__(self, source: str, tree: ast.Module, rules: tuple[Forbidden, ...], filename: str) -> None:
+    def __init__(self, source: str, tree: ast.Module, rules: tuple[Forbidden, ...], filename: str,
+                 *, modules: ModuleLookup | None = None, helpers: dict | None = None) -> None:
         self.lines = re.split(r"\r\n?|\n", source)  # the line breaks ast counts, unlike splitlines
         self.source, self.rules, self.filename = source, rules, filename
+        self.modules = modules
+        # Shared by every scanner of one scan: parsed learner modules (None: unreadable) and the
+        # results per (module, function), [] while one is being scanned (import cycles).
+        self.helpers: dict = helpers if helpers is not None else {"parsed": {}, "results": {}, "names": {}}
         self.roots = frozenset().union(*(r.roots for r in rules if r is not DYNAMIC_CODE))
         self.bindings: dict[str, list[_Binding]] = {}
         self.stars: list[_Binding] = []
@@ -232,7 +249,8 @@ class _Scanner:
             return None
         last = self.bindings.get(name, [None])[-1]
         for star in reversed(self.stars):
-            if star.path and (last is None or star.order > last.order) and self._rule_for(f"{star.path}.{name}"):
+            if star.path and (last is None or star.order > last.order) and (
+                    self._rule_for(f"{star.path}.{name}") or self._learner_defines(star.path, name)):
                 return f"{star.path}.{name}"
         if last is not None and last.path is None and not isinstance(last.node, _DEFINITIONS):
             # `except ImportError: np = None` must not hide the import above it
@@ -305,6 +323,8 @@ class _Scanner:
                 if binding.imported:  # only the last binding is what runs; an earlier import is dead
                     if binding is bindings[-1] and binding.path and (rule := self._rule_for(binding.path)):
                         self._report(function, binding.node, rule, via, binding.path)
+                    elif binding is bindings[-1] and binding.path:
+                        self._follow(function, binding.node, binding.path, via)
                     continue
                 scope = self._local_scope(binding.node)
                 self._visit(binding.node, scope, function, via)
@@ -336,7 +356,7 @@ class _Scanner:
             path = self._lookup(node.id, scope)
             if path and (rule := self._rule_for(path)):
                 return self._report(function, node, rule, via, path)
-            return False
+            return bool(path) and self._follow(function, node, path, via)
         if isinstance(node, ast.Call) and self._resolve(node.func, scope) in ("operator.methodcaller", "operator.attrgetter"):
             key = _const_str(node.args[0]) if node.args else None
             for rule in self.rules:
@@ -351,6 +371,8 @@ class _Scanner:
             path = self._resolve(node, scope)
             if path and (rule := self._rule_for(path)):
                 return self._report(function, node, rule, via, path)
+            if path and self._follow(function, node, path, via):
+                return True
             for rule in self.rules:
                 if kind == "attr" and key in rule.methods and (obj is None or obj.split(".")[0] in rule.roots):
                     return self._report(function, node, rule, via, "")
@@ -364,18 +386,74 @@ class _Scanner:
                     return self._report(function, node, rule, via, "")
         return False
 
-    def _report(self, function, node, rule, via, target, construct=None) -> bool:
+    # -- the learner's own modules ------------------------------------------------------------
+    def _learner_module(self, path: str) -> tuple[str, list[str]] | None:
+        """(module, rest) when ``path`` names something in a learner module, e.g. helpers.f."""
+        if self.modules is None:
+            return None
+        parts = path.split(".")
+        for i in range(len(parts), 0, -1):
+            if self._parsed(".".join(parts[:i])) is not None:
+                return ".".join(parts[:i]), parts[i:]
+        return None
+
+    def _parsed(self, module: str) -> tuple[str, ast.Module, str] | None:
+        parsed = self.helpers["parsed"]
+        if module not in parsed:
+            parsed[module] = None
+            found = self.modules(module) if module.replace(".", "").isidentifier() else None
+            if found is not None:
+                text, filename = found
+                try:
+                    parsed[module] = (text, ast.parse(text, filename=filename), filename)
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    pass  # its import fails in the worker, so nothing there can run
+        return parsed[module]
+
+    def _learner_defines(self, module: str, name: str) -> bool:
+        if self.modules is None or name.startswith("_") or self._parsed(module) is None:
+            return False
+        names = self.helpers.setdefault("names", {})
+        if module not in names:
+            names[module] = set()  # star imports that go round in a circle
+            names[module] = set(self._helper(module).bindings)
+        return name in names[module]
+
+    def _helper(self, module: str) -> "_Scanner":
+        text, tree, filename = self._parsed(module)
+        return _Scanner(text, tree, self.rules, filename, modules=self.modules, helpers=self.helpers)
+
+    def _follow(self, function: str, node: ast.AST, path: str, via: tuple[str, ...]) -> bool:
+        """Scan what ``path`` names in a learner module; report its constructs at ``node``."""
+        found = self._learner_module(path)
+        if found is None or not found[1]:
+            return False
+        module, rest = found
+        key = (module, rest[0], tuple(r.name for r in self.rules))
+        results = self.helpers["results"]
+        if key not in results:
+            results[key] = []  # an import cycle back to here finds nothing more
+            results[key] = self._helper(module).scan(rest[0])
+        helper = f"{module}.{rest[0]}"
+        rules = {r.name: r for r in self.rules + (DYNAMIC_ACCESS,)}
+        for v in results[key]:
+            self._report(function, node, rules.get(v.rule, DYNAMIC_ACCESS), via + (helper,) + v.via,
+                         v.target, v.construct, helper_at=v.helper_at or HELPER_LINE.format(
+                             filename=v.filename, line=v.line))
+        return bool(results[key])
+
+    def _report(self, function, node, rule, via, target, construct=None, helper_at: str = "") -> bool:
         line, col = node.lineno, node.col_offset
-        if construct in ("@", "@="):
+        if construct in ("@", "@=") and not helper_at:
             line, col = self._operator_position(node)
         col = len(self._line_bytes(line)[:col].decode(errors="ignore"))  # ast counts UTF-8 bytes
         if construct is None:
             text = ast.get_source_segment(self.source, node) or ""
             construct = " ".join(text.split())
         source_line = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
-        key = (line, col, construct, rule.name)
+        key = (line, col, construct, rule.name, helper_at)
         self.found.setdefault(key, Violation(function, line, col + 1, construct, source_line,
-                                             rule.name, rule.hint, target, via, self.filename))
+                                             rule.name, rule.hint, target, via, self.filename, helper_at))
         return True
 
     def _operator_position(self, node: ast.BinOp | ast.AugAssign) -> tuple[int, int]:
