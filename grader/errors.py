@@ -39,6 +39,19 @@ class WorkerTimeout(LearnerError):
         self.seconds, self.what = seconds, what
 
 
+class TimedOutBefore(WorkerTimeout):
+    """Not run: an earlier call of the same function did not finish within its limit."""
+
+    def __init__(self, seconds: float, what: str, during: str):
+        LearnerError.__init__(self, f"an earlier call of {what} did not finish within {seconds:g} s")
+        self.seconds, self.what, self.during = seconds, what, during
+
+
+class Refused(LearnerError):
+    """The worker's lock refused something the learner's code did (starting a thread, reading
+    the interpreter's internals, opening a file): the message says what, and where."""
+
+
 class WorkerDied(LearnerError):
     """The worker process ended while running the learner's code."""
 

@@ -42,13 +42,14 @@ class Limits:
     output_kb: int = 1024              # what it may print (RLIMIT_FSIZE on the capture file)
     cpu_s: int = 600                   # CPU time over the worker's whole life
     open_files: int = 256
-    processes: int = 256               # tasks (threads too) in the sandbox (RLIMIT_NPROC; bwrap only)
+    processes: int = 256               # tasks (threads too) in a user-namespace sandbox (RLIMIT_NPROC)
+    home_mb: int = 256                 # the writable home and /tmp of the workers (a sized tmpfs)
     submission_timeout_s: float = 600.0  # one whole submission in a batch (enforced by the batch)
 
     def describe(self) -> str:
         return (f"limits: {self.call_timeout_s:g} s per call, {self.memory_mb} MiB memory, "
                 f"{self.output_kb} KiB output, {self.cpu_s} s CPU per worker, "
-                f"{self.open_files} open files, {self.processes} processes (sandboxed only), "
+                f"{self.open_files} open files, {self.home_mb} MiB of writable space, "
                 f"{self.submission_timeout_s:g} s per submission in a batch")
 
     def to_dict(self) -> dict:
@@ -69,6 +70,10 @@ class Settings:
     sandbox_probe: tuple[str | None, str] | None = None   # a probe already made: (bwrap, why)
     batch_fork: bool = True         # batch children forked from the batch process (else started)
     data_dir: str | None = None     # the folder holding mnist_5k.npz (default: the kit's data/)
+    # Where the grader is root, each worker runs as a uid of its own from this range (never one
+    # with an account; 0-65535 so that every container maps them).
+    uid_first: int = 60000
+    uid_count: int = 5000
 
     def with_limits(self, **changes: Any) -> "Settings":
         return replace(self, limits=replace(self.limits, **changes))
@@ -144,7 +149,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "jobs": _int(0, 1024), "sandbox": _bool,
     "call_timeout_s": _float_pos, "import_timeout_s": _float_pos, "start_timeout_s": _float_pos,
     "memory_mb": _int(64, 1 << 20), "output_kb": _int(1, 1 << 20), "cpu_s": _int(1, 1 << 20),
-    "open_files": _int(16, 1 << 20), "processes": _int(16, 1 << 16),
+    "open_files": _int(16, 1 << 20), "processes": _int(16, 1 << 16), "home_mb": _int(16, 1 << 20),
+    "uid_first": _int(1000, 65000), "uid_count": _int(16, 64000),
     "submission_timeout_s": _float_pos,
     "timing_lock": _path, "sandbox_probe": _probe, "batch_fork": _bool, "data_dir": _path,
 }

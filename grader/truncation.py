@@ -8,6 +8,7 @@ folder (``grader/isolation/client.py``), where the worker reads the first group.
 REPR_CHARS = 200              # a handle's repr: enough to recognise the object in feedback
 EXCEPTION_MESSAGE_CHARS = 4000  # the learner's exception message: a runaway str() stays small
 TRACEBACK_CHARS = 8000        # the end of the learner's traceback, where the error is
+REFUSALS_SHOWN = 5            # what the lock refused in one request: the first few say enough
 
 # -- the learner's prints and the worker's own complaints -------------------------------------
 OUTPUT_CHARS = 2000           # what a failing check shows of the learner's output

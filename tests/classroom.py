@@ -51,10 +51,10 @@ def _folder(path: Path, files: dict[str, str]) -> None:
 WRONG_DOT = _edit(SOLUTION, DOT_RETURN, "    return float((a * b).sum()) + 1.0\n")
 LINALG_NORM = _edit(SOLUTION, "    return float(np.sqrt(dot(v, v)))\n", "    return float(np.linalg.norm(v))\n")
 UNIT_HANGS = _edit(SOLUTION, UNIT_START, "    while True:\n        pass\n" + UNIT_START)
-COSINE_CRASHES = _edit(SOLUTION, COSINE_START, "    import os\n    os._exit(3)\n" + COSINE_START)
+COSINE_REFUSED = _edit(SOLUTION, COSINE_START, "    import os\n    os._exit(3)\n" + COSINE_START)
 IMPORT_ERROR = "import numpy_but_misspelled as np\n" + SOLUTION
 SYNTAX_ERROR = SOLUTION.replace("def norm(", "def norm(:", 1)
-IMPORT_HANGS = "import time\ntime.sleep(3600)\n" + SOLUTION
+IMPORT_HANGS = "while True:\n    pass\n" + SOLUTION
 LOUD = _edit(SOLUTION, DOT_RETURN, "    print('x' * 5000)\n" + DOT_RETURN)
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
@@ -73,7 +73,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("not_python", "error", "zero", "is not a folder"),
     Kind("empty_folder", "error", "zero", "no Python files"),
     Kind("unit_hangs", "ok", "partial"),
-    Kind("cosine_crashes", "error", "partial", "ended the worker process"),  # SPEC: worker died -> error
+    Kind("cosine_refused", "error", "zero", "is not allowed in these exercises"),  # the static policy
     Kind("import_hangs", "error", "zero", "ran past the per-submission limit"),
     Kind("broken_notebook", "error", "zero", "not a readable notebook"),
 )}
@@ -83,7 +83,7 @@ MIX = ["correct"] * 10 + ["correct_zip"] * 5 + ["correct_nested_zip"] * 3 + \
     ["correct_nested_folder"] * 3 + ["correct_loud"] * 2 + ["wrong_dot"] * 7 + \
     ["uses_linalg_norm"] * 6 + ["not_started"] * 6 + ["not_started_zip"] * 2 + \
     ["broken_zip"] * 3 + ["import_error"] * 3 + ["syntax_error"] * 2 + ["not_python"] * 2 + \
-    ["empty_folder"] * 2 + ["unit_hangs"] * 2 + ["cosine_crashes"] * 1 + ["import_hangs"] * 1 + \
+    ["empty_folder"] * 2 + ["unit_hangs"] * 2 + ["cosine_refused"] * 1 + ["import_hangs"] * 1 + \
     ["broken_notebook"]
 
 
@@ -93,7 +93,7 @@ def write_submission(folder: Path, kind: str, name: str) -> Path:
     texts = {"correct": SOLUTION, "correct_loud": LOUD, "wrong_dot": WRONG_DOT,
              "uses_linalg_norm": LINALG_NORM, "not_started": STUB, "import_error": IMPORT_ERROR,
              "syntax_error": SYNTAX_ERROR, "unit_hangs": UNIT_HANGS,
-             "cosine_crashes": COSINE_CRASHES, "import_hangs": IMPORT_HANGS}
+             "cosine_refused": COSINE_REFUSED, "import_hangs": IMPORT_HANGS}
     if kind in texts:
         path = folder / name
         _folder(path, {py: texts[kind]})

@@ -4,7 +4,7 @@
 one function not started, one that raises) graded with ex01 (not started) and ``--no-timing``;
 ``report.txt``, ``feedback.md`` and ``result.json`` beside it are what the grader gives for it.
 ``tests/golden_report/readme/exercises/`` is the learner of the README's sample report.
-What varies between machines (the sandbox line, the grader's version) is normalised.
+What varies between machines (the isolation line, the grader's version) is normalised.
 
 After an intended change of the feedback: ``.venv/bin/python tests/golden_report.py --write``.
 """
@@ -27,12 +27,12 @@ SAMPLE = FOLDER / "sample"
 README_LEARNER = FOLDER / "readme" / "exercises"
 EXERCISES = ("ex01_vectors", "ex03_matmul")
 SETTINGS = Settings(timing=False)           # no GRADER_* variable or pyproject reaches it
-_SANDBOX = re.compile(r"sandbox: .*?(_  )?$", re.M)
+_SANDBOX = re.compile(r"isolation: .*?(_  )?$", re.M)
 _VERSION = re.compile(r"(_seed \d+, grader ).*(_)$", re.M)
 
 
 def normalise(text: str) -> str:
-    text = _SANDBOX.sub(r"sandbox: <as on this machine>\1", text)
+    text = _SANDBOX.sub(r"isolation: <as on this machine>\1", text)
     return _VERSION.sub(r"\1<version>\2", text)
 
 

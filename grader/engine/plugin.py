@@ -30,8 +30,9 @@ from grader.checks.expect import CheckFailed, LearnerSource
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
 from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
-                           WorkerDied, WorkerTimeout)
+                           Refused, TimedOutBefore, WorkerDied, WorkerTimeout)
 from grader.isolation.client import Learner
+from grader.isolation.pool import Pool
 from grader.isolation.proxies import ModuleProxy
 from grader.results import Check, CheckStatus, Exercise, Timing
 from grader.settings import Settings
@@ -41,6 +42,10 @@ MISSING = "not started: {file} is not in the submission"
 IMPORT_FAILED = "{file} could not be imported: {reason}"
 RAISED = "{call} raised {type}: {message}"
 TIMED_OUT = "timed out: {what} did not finish within {seconds:g} s (an endless loop?)"
+NOT_RUN_TIMED_OUT = ("not run: {what} already timed out in check {check} (it did not finish within "
+                     "{seconds:g} s), so it is not called again; fix that first")
+REFUSED = "{call} was stopped:\n  {reason}"
+NOT_RUN_REFUSED = "{file} was not run:\n  {reason}"
 DIED = "{reason}"
 INTERNAL = "internal error in the grader (not your fault, please report it): {error}"
 NO_CUDA = "no CUDA device on this machine"
@@ -63,6 +68,7 @@ class Context:
     submission_dir: Path
     seed: int
     settings: Settings
+    pool: Pool
     cuda_available: bool = False
 
 
@@ -74,7 +80,8 @@ class Collector:
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
         self._checks: dict[str, CheckSpec] = {}
-        self.references = References(context.settings)   # the reference worker, started on use
+        # The reference worker, forked on first use (or early, by _start_references).
+        self.references = References(context.pool, cuda=context.learner.cuda)
 
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -165,10 +172,7 @@ class Collector:
             return
         timed &= self.context.learner.available   # a missing module never reaches the reference
         for ex_id in sorted(timed):
-            reference = self.references.get(ex_id)
-            if reference is not None:
-                reference.start(preload=registry.preload_for(list(registry.EXERCISES), timed))
-                return
+            self.references.start(ex_id)
 
     # -- collecting outcomes -----------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -178,6 +182,7 @@ class Collector:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
+        self.context.learner.current_check = item.name.removeprefix("test_")
         yield
         self._record(item, self._failures.pop(item.nodeid, None))
 
@@ -252,8 +257,16 @@ def classify(exc: BaseException | None, *, function: str | None,
     if isinstance(exc, ModuleMissing):
         return CheckStatus.FAILED, MISSING.format(file=f"{module}.py"), True
     if isinstance(exc, ImportFailed):
+        if isinstance(exc.cause, Refused):
+            return CheckStatus.ERROR, NOT_RUN_REFUSED.format(file=f"{module}.py",
+                                                             reason=exc.cause), False
         return CheckStatus.ERROR, IMPORT_FAILED.format(file=f"{module}.py",
                                                        reason=_learner_text(exc.cause)), False
+    if isinstance(exc, Refused):
+        return CheckStatus.ERROR, REFUSED.format(call=f"{fn}(...)", reason=exc), False
+    if isinstance(exc, TimedOutBefore):
+        return CheckStatus.TIMEOUT, NOT_RUN_TIMED_OUT.format(what=exc.what, seconds=exc.seconds,
+                                                             check=exc.during), False
     if isinstance(exc, LearnerRaised):
         return CheckStatus.FAILED, _learner_text(exc, call=f"{fn}(...)"), False
     if isinstance(exc, WorkerTimeout):

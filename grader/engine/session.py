@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import platform
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pytest
 
 from grader import __version__, registry
 from grader.engine.notebook_source import cell_errors
 from grader.engine.plugin import Collector, Context
-from grader.engine.submission import LoadedSubmission, load_submission, submission_name
+from grader.engine.submission import (LoadedSubmission, apply_policy, load_submission,
+                                     submission_name)
 from grader.errors import SubmissionError
-from grader.files import scratch_dir
 from grader.isolation.client import Learner
-from grader.isolation.launch import describe_sandbox, sandbox_for
+from grader.isolation.pool import Pool
 from grader.paths import SUITES_DIR
 from grader.results import ExerciseStatus, Submission
 from grader.settings import Settings
@@ -30,41 +31,73 @@ class GraderError(RuntimeError):
     """The grader itself could not run the suites (a bug or a broken install, not the learner)."""
 
 
-def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
-                     settings: Settings | None = None, name: str | None = None) -> Submission:
-    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: all)."""
-    settings = settings or Settings()
-    selected = registry.select(list(exercises) if exercises else None)
-    ids = [e.id for e in selected]
-    scratch = scratch_dir()
+@contextlib.contextmanager
+def open_submission(submission: Path, exercise_ids: Sequence[str], settings: Settings, *,
+                    preload: Sequence[str], pool: Pool | None = None
+                    ) -> Iterator[tuple[LoadedSubmission, Pool, int | None, str | None]]:
+    """The submission copied into a scratch folder the workers can see, checked by the static
+    policy, with a group id for its workers: ``(loaded, pool, gid, error)``. ``error`` says why
+    the submission as a whole cannot be graded (then ``loaded`` is empty). Everything is undone
+    at the end, and a pool started here is closed, ending every process of the learner's code.
+    """
+    own_pool = pool is None
+    scratch = gid = None
     try:
+        if own_pool:
+            # Started first: the zygote imports NumPy (and PyTorch) on the other core while
+            # the submission is read and checked here.
+            pool = Pool(settings, preload=preload)
+        scratch = pool.folder("grading-")
+        gid = pool.claim_group()
         error = None
         try:
-            loaded = load_submission(Path(submission), scratch / "submission", exercise_ids=ids)
+            loaded = load_submission(Path(submission), scratch / "submission", exercise_ids=exercise_ids)
+            apply_policy(loaded)
         except SubmissionError as exc:
             error = str(exc)
             empty = scratch / "empty"
             empty.mkdir()
             loaded = LoadedSubmission(submission_name(Path(submission)), Path(submission), empty,
                                       set(), "", [])
-        result = _run_suites(loaded, selected, settings, scratch)
+        pool.share(loaded.directory, gid)
+        yield loaded, pool, gid, error
+    finally:
+        if pool is not None:
+            pool.release_group(gid)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if own_pool and pool is not None:
+            pool.close()
+
+
+def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
+                     settings: Settings | None = None, name: str | None = None,
+                     pool: Pool | None = None) -> Submission:
+    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: all).
+
+    ``pool``: the workers' pool to use (a batch child's session); else one is started here and
+    closed at the end, and with it every process the learner's code ran.
+    """
+    settings = settings or Settings()
+    selected = registry.select(list(exercises) if exercises else None)
+    ids = [e.id for e in selected]
+    with open_submission(Path(submission), ids, settings, pool=pool,
+                         preload=registry.preload_for(selected, ids)) as (loaded, pool, gid, error):
+        result = _run_suites(loaded, selected, settings, pool, gid)
         result.submission = name or loaded.name
         if error is not None:
             result.mark_error(error)
         return result
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
-                settings: Settings, scratch: Path) -> Submission:
-    with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
-                 scratch=scratch / "worker") as learner:
-        # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
-        # while pytest starts and collects the suites here.
-        learner.start(preload=registry.preload_for(selected, loaded.modules))
+                settings: Settings, pool: Pool, gid: int | None) -> Submission:
+    cuda = _cuda_possible(selected, settings)
+    with Learner(loaded.directory, pool=pool, modules=sorted(loaded.modules), cells=loaded.cells,
+                 refused=loaded.refused, gid=gid, cuda=cuda) as learner:
+        learner.start()     # forked now: it is ready by the time the first check asks
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
-                          settings=settings)
+                          settings=settings, pool=pool)
         collector = Collector(context, selected)
         collector.start_references(selected)   # the reference worker gets ready meanwhile too
         # This imports torch here (for an exercise that uses it): after both workers started.
@@ -78,18 +111,25 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                                         pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
             raise GraderError("the hidden suites could not run: "
                               + ("; ".join(collector.errors) or f"pytest exit code {code}"))
-        notes = [settings.limits.describe(), describe_sandbox(sandbox_for(settings))] + loaded.notes
+        notes = [settings.limits.describe(), pool.isolation.describe()] + loaded.notes
         # A suite's note (its exercise marker's) is for the learners who started the exercise
         # and whose module loads: ex04's points at `grader show-predictions`.
         notes += [collector.notes[e.id] for e in selected if e.id in collector.notes
                   and collector.exercises[e.id].status in (ExerciseStatus.PASSED, ExerciseStatus.FAILED)]
-        if loaded.source.suffix.lower() == ".ipynb":  # cells that raised, named for the learner
-            notes += cell_errors(learner, loaded.modules & {e.id for e in selected},
+        if loaded.cells:  # cells that raised, as the worker recorded them
+            notes += cell_errors(learner, set(loaded.cells) & {e.id for e in selected},
                                  notebook=loaded.source.name)
         return Submission(submission=loaded.name,
                           exercises=[collector.exercises[e.id] for e in selected],
                           environment=environment(settings, selected, loaded, cuda),
                           notes=[n for n in notes if n])
+
+
+def _cuda_possible(selected: list[registry.ExerciseInfo], settings: Settings) -> bool:
+    """Whether a worker may use CUDA (it then needs threads for the driver): a GPU device file
+    exists and the device is not ruled out. Decided without importing torch."""
+    return (settings.device != "cpu" and any(e.uses_torch for e in selected)
+            and any(Path("/dev").glob("nvidia[0-9]*")))
 
 
 def _cuda_available(selected: list[registry.ExerciseInfo], settings: Settings) -> bool:

@@ -6,19 +6,22 @@ How one verdict is reached (``measure``):
    over a scratch folder holding copies of ``solutions/``), never in the learner's worker,
    so the learner's code cannot import it, and both sides pay the same process start,
    limits, thread settings and pipe costs.
-2. The grader makes the inputs (seeded ``rng``) and stages the same argument lists into
-   both workers; every call of a block gets inputs of its own, so a cache gains nothing.
+2. The grader makes the inputs (seeded ``rng``): every call of a block gets inputs of its own,
+   so a cache gains nothing. Each block's argument lists are encoded once and the same bytes
+   go to both workers *inside* the timed request (``Learner.time_calls``): nothing can be
+   prepared for them beforehand, and both sides pay the same transfer.
 3. Warm-up: a few calls on each side. The reference's warm-up time sets how many calls make
    one block (about ``BLOCK_S`` of work), long enough to swamp timer and request overhead.
-4. Rounds. Each stages two fresh sets of inputs, A and B, and runs four blocks in the order
+4. Rounds. Each makes two fresh sets of inputs, A and B, and runs four blocks in the order
    learner A, reference A, reference B, learner B (reference first every other round); each
-   block is one ``run_staged`` request timed with the grader's ``time.perf_counter``. The
-   request returns every output (after ``torch.cuda.synchronize`` on a GPU), so no work can
-   hide after the clock stops, and a sample of the outputs is then checked against the
-   suite's oracle: a submission that patches its clock, caches, or returns early cannot
-   pass. Another process can only add time to a block, so a round compares each side's
-   faster block: its ratio is min(learner A, B) / min(reference A, B).
-5. The verdict is the median of the per-round ratios. Three rounds that all land a factor
+   block is one request timed with the grader's ``time.perf_counter``. The request returns
+   every output (after ``torch.cuda.synchronize`` on a GPU), so no work can hide after the
+   clock stops, and a sample of the outputs is then checked against the suite's oracle: a
+   submission that patches its clock, caches, or returns early cannot pass. Another process
+   can only add time to a block, so a round compares each side's faster block: its ratio is
+   min(learner A, B) / min(reference A, B).
+5. The verdict is the median of the per-round ratios (the lower middle one: a round that
+   happened, whose per-call times the feedback shows, so its figures give its ratio). Three rounds that all land a factor
    ``CLEAR`` from the target decide at once; otherwise five rounds, and more (up to
    ``MAX_ROUNDS``) only while the median is within ``BAND`` of the target. A round over
    ``STOP_FACTOR`` times the target ends the measurement at once (both learner blocks were
@@ -46,11 +49,10 @@ from grader import registry
 from grader.checks import diagnose
 from grader.engine.timing_lock import exclusive_timing
 from grader.errors import WorkerTimeout
-from grader.files import scratch_dir
-from grader.isolation.client import Learner
+from grader.isolation.client import Encoded, Learner
+from grader.isolation.pool import Pool
 from grader.paths import SOLUTIONS_DIR
 from grader.results import Timing
-from grader.settings import Settings
 
 
 BLOCK_S = 0.04         # reference time per block: >> timer resolution and one request's overhead
@@ -65,7 +67,7 @@ STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends th
 SAMPLE = 8             # outputs per block checked against the oracle
 
 SUMMARY = ("{what}: {learner} per call, the reference {reference} per call: ratio {ratio:.2f} "
-           "(target: at most {target:g}), median of {rounds} of {calls} calls each")
+           "(target: at most {target:g}; the median of {rounds} of {calls} calls each)")
 TOO_SLOW = "too slow: {summary}"
 STOPPED = ("too slow: {what}: a block of {calls} calls that takes the reference {reference} "
            "did not finish within {seconds:.1f} s, over {factor:g}x the target's time")
@@ -119,16 +121,28 @@ class Verdict:
         return len(self.ratios)
 
     @property
+    def median_round(self) -> int | None:
+        """The round whose ratio is the verdict's (the lower middle one)."""
+        if not self.ratios:
+            return None
+        order = sorted(range(len(self.ratios)), key=self.ratios.__getitem__)
+        return order[(len(order) - 1) // 2]
+
+    @property
     def ratio(self) -> float:
-        return statistics.median(self.ratios) if self.ratios else math.inf
+        r = self.median_round
+        return self.ratios[r] if r is not None else math.inf
 
     @property
     def learner_s(self) -> float:
-        return statistics.median(self.learner_times) / self.calls if self.learner_times else math.inf
+        """Per call, in the round that decides (so learner_s / reference_s is the ratio)."""
+        r = self.median_round
+        return self.learner_times[r] / self.calls if r is not None else math.inf
 
     @property
     def reference_s(self) -> float:
-        return statistics.median(self.reference_times) / self.calls if self.reference_times else 0.0
+        r = self.median_round
+        return self.reference_times[r] / self.calls if r is not None else 0.0
 
     @property
     def passed(self) -> bool:
@@ -164,9 +178,10 @@ class References:
     never has them on its path. Started on first use; ``close()`` ends it.
     """
 
-    def __init__(self, settings: Settings, solutions: Path = SOLUTIONS_DIR) -> None:
-        self.settings = settings
+    def __init__(self, pool: Pool, solutions: Path = SOLUTIONS_DIR, *, cuda: bool = False) -> None:
+        self.pool = pool
         self.solutions = Path(solutions)
+        self.cuda = cuda
         self._learner: Learner | None = None
         self._dir: Path | None = None
 
@@ -174,7 +189,7 @@ class References:
         if not (self.solutions / f"{module}.py").exists():
             return None
         if self._learner is None:
-            self._dir = scratch_dir("reference-")
+            self._dir = self.pool.folder("reference-")
             folder = self._dir / "reference"
             folder.mkdir()
             modules = []
@@ -183,9 +198,17 @@ class References:
                 if src.exists():
                     shutil.copyfile(src, folder / info.filename)
                     modules.append(info.id)
-            self._learner = Learner(folder, modules=modules, settings=self.settings,
-                                    scratch=self._dir / "worker")
+            for path in (self._dir, folder, *folder.iterdir()):   # kit code: any worker may read it
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            self._learner = Learner(folder, pool=self.pool, modules=modules, cuda=self.cuda,
+                                    name="reference")
         return self._learner
+
+    def start(self, module: str) -> None:
+        """Fork the reference worker now (it gets ready while the learner's checks run)."""
+        reference = self.get(module)
+        if reference is not None:
+            reference.start()
 
     def close(self) -> None:
         if self._learner is not None:
@@ -206,40 +229,35 @@ def measure(case: SpeedCase, *, learner: Learner, reference: Learner, device: st
     verdict = Verdict(case, device)
     sync = device != "cpu"
 
-    def stage(key: str, inputs: list[tuple]) -> None:
-        for side in (learner, reference):
-            side.stage(case.module, f"timing:{key}", inputs)
-
-    def run(side: Learner, key: str, timeout: float) -> tuple[float, list]:
-        start = time.perf_counter()
-        result = side.run_staged(case.module, [case.function], f"timing:{key}", timeout=timeout,
+    def run(side: Learner, inputs: Encoded, timeout: float) -> tuple[float, list]:
+        result = side.time_calls(case.module, [case.function], inputs, timeout=timeout,
                                  sync_cuda=sync)
-        return time.perf_counter() - start, result.value
+        return result.seconds, result.value
 
     with exclusive_timing(lock):
         warm = [case.args(rng, device) for _ in range(WARMUP_CALLS)]
-        stage("warm", warm)
-        run(reference, "warm", call_timeout)
-        done = _run_learner(lambda t: run(learner, "warm", t), call_timeout, verdict, None)
+        warm_sent = learner.encode_inputs(warm)
+        run(reference, warm_sent, call_timeout)
+        done = _run_learner(lambda t: run(learner, warm_sent, t), call_timeout, verdict, None)
         if done is None or _check_outputs(verdict, warm, done[1], range(WARMUP_CALLS), "the warm-up"):
             return verdict
-        ref_seconds, ref_out = run(reference, "warm", call_timeout)
+        ref_seconds, ref_out = run(reference, warm_sent, call_timeout)
         _check_reference(case, warm, ref_out)
         per_call = ref_seconds / WARMUP_CALLS
         verdict.calls = calls = min(MAX_CALLS, max(MIN_CALLS, math.ceil(BLOCK_S / max(per_call, 1e-9))))
         cutoff = max(call_timeout, STOP_FACTOR * case.target * per_call * calls)
         for r in range(MAX_ROUNDS):
             inputs = {key: [case.args(rng, device) for _ in range(calls)] for key in "ab"}
-            for key, block in inputs.items():
-                stage(key, block)
+            sent = {key: learner.encode_inputs(block) for key, block in inputs.items()}
             # A-B-B-A: learner, reference, reference, learner (flipped every other round).
             first, second = (learner, reference) if r % 2 == 0 else (reference, learner)
             times: dict[tuple[str, str], float] = {}
             for side, key in ((first, "a"), (second, "a"), (second, "b"), (first, "b")):
                 if side is reference:
-                    times["reference", key] = run(reference, key, call_timeout)[0]
+                    times["reference", key] = run(reference, sent[key], call_timeout)[0]
                     continue
-                done = _run_learner(lambda t: run(learner, key, t), cutoff, verdict, per_call * calls)
+                done = _run_learner(lambda t: run(learner, sent[key], t), cutoff, verdict,
+                                    per_call * calls)
                 if done is None:
                     return verdict
                 times["learner", key] = done[0]
@@ -290,8 +308,7 @@ def _check_outputs(verdict: Verdict, inputs: list[tuple], outputs: Any, indices,
         verdict.problem = f"while timing {verdict.what}: the worker returned no list of outputs"
         return True
     for i in indices:
-        problem = diagnose.compare_arrays(outputs[i], case.expected(inputs[i]), rtol=case.rtol,
-                                          atol=case.atol, check_dtype=case.check_dtype)
+        problem = _compare(case, outputs[i], case.expected(inputs[i]))
         if problem is not None:
             verdict.problem = WRONG_OUTPUT.format(what=verdict.what, index=i + 1, where=where,
                                                   problem=problem)
@@ -299,9 +316,22 @@ def _check_outputs(verdict: Verdict, inputs: list[tuple], outputs: Any, indices,
     return False
 
 
+def _compare(case: SpeedCase, got: Any, want: Any) -> str | None:
+    """What is wrong with one output (a value, or a tuple of them as the oracle gives)."""
+    if isinstance(want, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(want):
+            return f"expected a tuple of {len(want)} values, got {type(got).__name__}"
+        for n, (g, w) in enumerate(zip(got, want)):
+            problem = _compare(case, g, w)
+            if problem is not None:
+                return f"value {n} of the tuple: {problem}"
+        return None
+    return diagnose.compare_arrays(got, want, rtol=case.rtol, atol=case.atol,
+                                   check_dtype=case.check_dtype)
+
+
 def _check_reference(case: SpeedCase, inputs: list[tuple], outputs: list) -> None:
-    problem = diagnose.compare_arrays(outputs[0], case.expected(inputs[0]), rtol=case.rtol,
-                                      atol=case.atol, check_dtype=case.check_dtype)
+    problem = _compare(case, outputs[0], case.expected(inputs[0]))
     if problem is not None:   # the oracle and the reference disagree: the kit is wrong
         raise RuntimeError(f"the reference {case.function} disagrees with the oracle: {problem}")
 

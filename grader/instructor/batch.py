@@ -38,6 +38,7 @@ from grader.files import scratch_dir, sweep_stale_scratch
 from grader.instructor.batch_child import ForkedChild, write_result
 from grader.instructor.batch_outputs import write_outputs
 from grader.isolation.launch import die_with_parent, kill_group, sandbox_for, thread_env
+from grader.isolation.pool import Pool, isolation_for
 from grader.paths import KIT_ROOT
 from grader.report import gradebook
 from grader.report.progress import Progress
@@ -174,9 +175,11 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
         if force or not is_finished(done, sha=sha, suites_sha=suites_sha, settings=settings):
             todo.append(_Job(entry, sha))
     resumed = len(entries) - len(todo)
+    pool = None
     if todo:
         preload_for_children(selected, settings)
         settings = child_settings(settings)
+        pool = shared_pool(selected, settings)
     progress = Progress(len(entries), stream, resumed=resumed)
     sweep_stale_scratch()      # what an earlier batch killed mid-run (even kill -9) left behind
     logs = scratch_dir("batch-")
@@ -186,7 +189,8 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
         while todo or running:
             while todo and len(running) < jobs:
                 job = todo.popleft()
-                _start(job, out=out, ids=ids, settings=settings, logs=logs, number=next(numbers))
+                _start(job, out=out, ids=ids, settings=settings, logs=logs, number=next(numbers),
+                       pool=pool)
                 running.append(job)
             time.sleep(POLL_S)
             for job in list(running):
@@ -198,6 +202,8 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
     finally:
         for job in running:            # interrupted (Ctrl-C): leave no child behind
             _kill(job.proc)
+        if pool is not None:
+            pool.close()
         shutil.rmtree(logs, ignore_errors=True)
     results = [r for r in (gradebook.read_result(out / "results" / f"{e.name}.json") for e in entries)
                if r is not None]
@@ -213,6 +219,21 @@ def child_settings(settings: Settings) -> Settings:
     return replace(settings, timing_lock=lock, sandbox_probe=probe)
 
 
+def shared_pool(selected: Sequence[registry.ExerciseInfo], settings: Settings) -> Pool | None:
+    """One worker pool for the whole batch, whose zygote has NumPy and PyTorch loaded: each
+    forked child grades in a session of it, so no submission pays for those imports. Only
+    where every worker has a uid of its own (the grader is root): with one uid for all, a
+    learner's code could read another submission in the shared sandbox, so each child then
+    starts a pool of its own."""
+    if not _fork_children(settings):
+        return None
+    isolation = isolation_for(settings)
+    if not isolation.uids:
+        return None
+    ids = [e.id for e in selected]
+    return Pool(settings, preload=registry.preload_for(selected, ids), isolation=isolation)
+
+
 def _child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(KIT_ROOT), env.get("PYTHONPATH", "")) if p)
@@ -221,7 +242,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path,
-           number: int) -> None:
+           number: int, pool: Pool | None = None) -> None:
     argv = ["--submission", str(job.entry.path.resolve()), "--name", job.entry.name,
             "--out", str(out.resolve()), "--sha", job.sha,
             "--settings", json.dumps(settings.to_dict()), "--exercises", *ids]
@@ -231,7 +252,8 @@ def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Pa
     work = logs / f"cwd-{number}"        # the child's scratch working directory
     work.mkdir()
     if _fork_children(settings):
-        job.proc = ForkedChild(argv, log=job.log, cwd=work, env=_child_env(settings))
+        job.proc = ForkedChild(argv, log=job.log, cwd=work, env=_child_env(settings),
+                               pool=pool.session() if pool is not None else None)
     else:
         with open(job.log, "wb") as log:
             parent = os.getpid()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from grader.engine.session import grade_submission
+from grader.isolation.pool import Pool
 from grader.files import write_json, write_text
 from grader.isolation.launch import die_with_parent
 from grader.report.markdown import markdown
@@ -33,7 +34,8 @@ class ForkedChild:
     directory and environment. It runs ``child_main`` and leaves with ``os._exit``.
     """
 
-    def __init__(self, argv: list[str], *, log: Path, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], *, log: Path, cwd: Path, env: dict[str, str],
+                 pool: Pool | None = None) -> None:
         parent = os.getpid()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
@@ -54,7 +56,7 @@ class ForkedChild:
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)
-                code = child_main(argv)
+                code = child_main(argv, pool=pool)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
             except BaseException:
@@ -67,6 +69,8 @@ class ForkedChild:
                     sys.stderr.flush()
                 finally:
                     os._exit(code)
+        if pool is not None:      # the child holds the session now; this process lets go of it
+            pool.detach()
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -96,7 +100,8 @@ def write_result(out: Path, name: str, result: Submission) -> None:
 
 
 
-def child_main(argv: Sequence[str]) -> int:
+def child_main(argv: Sequence[str], pool: Pool | None = None) -> int:
+    """Grade one submission; ``pool``: a session of the batch's worker pool, for a forked child."""
     p = argparse.ArgumentParser(prog="python -m grader.instructor.batch_child")
     p.add_argument("--submission", type=Path, required=True)
     p.add_argument("--name", required=True)
@@ -111,13 +116,13 @@ def child_main(argv: Sequence[str]) -> int:
     start = time.monotonic()
     if args.fail_reason is None:
         result = grade_submission(submission=args.submission, exercises=args.exercises,
-                                  settings=settings, name=args.name)
+                                  settings=settings, name=args.name, pool=pool)
         elapsed = time.monotonic() - start
     else:
         # Grade nothing, but through the suites, so the error row carries the right max_score.
         with tempfile.TemporaryDirectory(prefix="grader-empty-") as empty:
             result = grade_submission(submission=Path(empty), exercises=args.exercises,
-                                      settings=settings, name=args.name)
+                                      settings=settings, name=args.name, pool=pool)
         result.mark_error(args.fail_reason)
         elapsed = args.elapsed
     result.environment.update(submission_sha256=args.sha, submission_file=args.submission.name,

@@ -1,9 +1,11 @@
-"""The grader's client for a learner's code: one worker subprocess at a time, and the requests
-of ``protocol.py`` sent to it.
+"""The grader's client for a learner's code: one worker at a time, and the requests of
+``protocol.py`` sent to it.
 
-``Learner`` owns one worker process at a time. A call that hangs past its time limit, or
-kills the worker, costs that call only: the worker is thrown away and the next call starts a
-fresh one. A module that cannot be imported is remembered, so an import that hangs is paid
+``Learner`` owns one worker process at a time, forked by the pool's zygote (``pool.py``). A call
+that hangs past its time limit, or kills the worker, costs that call only: the worker is thrown
+away and the next call forks a fresh one, in milliseconds. A function that timed out is not
+called again in that grading (its later checks are reported as not run, because of that
+timeout), and a module that cannot be imported is remembered, so an import that hangs is paid
 for once, not once per check. Suites do not use this class directly: they get proxies
 (``proxies.py``) from ``Learner.module``.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +21,14 @@ from typing import Any, Sequence
 
 from grader import truncation
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
-                           WorkerDied, WorkerTimeout)
-from grader.files import scratch_dir
+                           Refused, TimedOutBefore, WorkerDied, WorkerTimeout)
 from grader.isolation import codec
 from grader.isolation import protocol as P
-from grader.isolation.launch import sandbox_for
-from grader.isolation.process import ENDED, WorkerProcess
+from grader.isolation.pool import Pool
+from grader.isolation.process import BROKE_PROTOCOL, ENDED, ProtocolViolation, WorkerProcess
 from grader.isolation.proxies import ModuleProxy, RemoteObject
-from grader.settings import Limits, Settings
+from grader.settings import Limits
 
-_HERE = Path(__file__).resolve().parent
-# What the worker runs, copied into a private folder and imported there as plain modules.
-RUNTIME_FILES = tuple(_HERE / name for name in ("worker.py", "protocol.py", "codec.py", "probes.py")) \
-    + (Path(truncation.__file__).resolve(),)
 RELEASE_TIMEOUT_S = 5.0
 
 
@@ -43,29 +39,34 @@ class CallResult:
     seconds: float = 0.0
 
 
+@dataclass
+class Encoded:
+    """Argument lists encoded once (``Learner.encode_inputs``) and sent as they are to more than
+    one worker: the learner's and the baseline's get the same bytes."""
+
+    tree: Any
+    buffers: list[bytes]
+
+
 class Learner:
-    def __init__(self, submission_dir: Path, *, modules: Sequence[str] = (),
-                 settings: Settings | None = None, scratch: Path | None = None) -> None:
-        settings = settings or Settings()
+    def __init__(self, submission_dir: Path, *, pool: Pool, modules: Sequence[str] = (),
+                 cells: dict[str, list[dict]] | None = None, refused: dict[str, str] | None = None,
+                 gid: int | None = None, cuda: bool = False, name: str = "worker") -> None:
         self.submission_dir = Path(submission_dir).resolve()
-        self.available = set(modules)
-        self.limits: Limits = settings.limits
-        self.threads = settings.threads
-        self.sandbox = sandbox_for(settings)
-        self._own_scratch = scratch is None
-        self.scratch = Path(scratch) if scratch else scratch_dir()
-        self.runtime = self.scratch / "runtime"
-        self.runtime.mkdir(parents=True, exist_ok=True)
-        for path in RUNTIME_FILES:
-            shutil.copyfile(path, self.runtime / path.name)
+        self.pool = pool
+        self.available = set(modules) | set(refused or {})
+        self.cells = dict(cells or {})
+        self.refused = dict(refused or {})
+        self.limits: Limits = pool.settings.limits
+        self.gid, self.cuda, self.name = gid, cuda, name
+        self.output_dir = self.submission_dir.parent
         self.generation = 0
-        self.restarts = 0
         self._proc: WorkerProcess | None = None
-        self._spare: WorkerProcess | None = None   # started after a failure, see _worker
-        self._preload: tuple[str, ...] = ()
         self._imported: set[str] = set()
         self._import_failures: dict[str, ImportFailed] = {}
+        self._timed_out: dict[tuple[str, str], tuple[float, str]] = {}
         self._released: list[int] = []
+        self.current_check = ""   # the check running now, named when a later check is not run
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Learner":
@@ -76,11 +77,6 @@ class Learner:
 
     def close(self) -> None:
         self._discard()
-        if self._spare is not None:
-            self._spare.kill()
-            self._spare = None
-        if self._own_scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _discard(self) -> None:
         if self._proc is not None:
@@ -88,39 +84,21 @@ class Learner:
             self._proc = None
             self._imported.clear()
 
-    def _worker(self, preload: Sequence[str] = ()) -> "WorkerProcess":
-        """The running worker, or a new one: the spare if one is alive, else a fresh start.
-
-        After the first failure (a worker thrown away), a spare worker is kept starting in the
-        background, each one a fresh sandbox of its own with the preloaded libraries: a
-        submission that loops or crashes in one check usually does in the next ones too, and
-        then each restart costs a hand-over instead of a process start and a PyTorch import.
-        """
+    def _worker(self) -> WorkerProcess:
+        """The running worker, or a new one forked now (milliseconds: see ``pool.py``)."""
         if self._proc is None:
             self.generation += 1
-            self.restarts += 1
             self._released.clear()
-            spare, self._spare = self._spare, None
-            if spare is not None and spare.alive():
-                self._proc = spare
-            else:
-                if spare is not None:
-                    spare.kill()
-                self._proc = WorkerProcess(self, preload)
-            if self.restarts > 1:
-                self._spare = WorkerProcess(self, self._preload, tag=f"spare-{self.restarts}")
+            self._proc = WorkerProcess(
+                self.pool, submission=self.submission_dir,
+                output_path=self.output_dir / f"{self.name}-output-{self.generation}.txt",
+                learner_modules=sorted(self.available - set(self.refused)), gid=self.gid,
+                cuda=self.cuda)
         return self._proc
 
-    def start(self, preload: Sequence[str] = ()) -> None:
-        """Start the worker now, without waiting for it, so that it gets ready (and imports the
-        libraries in ``preload``, e.g. ``numpy``, ``torch``) while the grader does other work.
-
-        Only this first worker preloads: one that replaces it after a failure imports what the
-        learner's module imports, as always. A worker already running is left as it is.
-        """
-        if self._proc is None:
-            self._preload = tuple(preload)
-            self._worker(preload)
+    def start(self) -> None:
+        """Fork the worker now, without waiting for it to be ready."""
+        self._worker()
 
     def holds(self, generation: int) -> bool:
         """Whether objects made by the worker of ``generation`` still exist: it is the current
@@ -138,11 +116,17 @@ class Learner:
             raise self._import_failures[module].with_traceback(None)
         if module not in self.available:
             raise ModuleMissing(f"{module}.py is not in the submission")
+        if module in self.refused:
+            failure = ImportFailed(module, Refused(self.refused[module]))
+            self._import_failures[module] = failure
+            raise failure
         if module in self._imported and self._proc is not None:
             return
+        header = {P.OP: P.Op.IMPORT, P.MODULE: module}
+        if module in self.cells:
+            header[P.CELLS] = self.cells[module]
         try:
-            self._exchange({P.OP: P.Op.IMPORT, P.MODULE: module}, (), self.limits.import_timeout_s,
-                           f"importing {module}")
+            self._exchange(header, (), self.limits.import_timeout_s, f"importing {module}")
         except LearnerError as exc:
             if isinstance(exc, WorkerDied):
                 text = str(exc)
@@ -169,16 +153,27 @@ class Learner:
         return self._request({P.OP: P.Op.GETATTR, P.PATH: list(path)}, [], handle._module,
                              handle, None, ".".join(path)).value
 
-    def stage(self, module: str, key: str, inputs: Sequence[Sequence[Any]]) -> None:
-        """Keep argument lists in the worker under ``key`` for ``run_staged`` (timing)."""
+    def encode_inputs(self, inputs: Sequence[Sequence[Any]]) -> Encoded:
+        """Argument lists for ``time_calls``, encoded once for every worker they go to."""
         enc = codec.Encoder(to_handle=self._handle_of)
-        header = {P.OP: P.Op.STAGE, P.KEY: key, P.INPUTS: enc.encode([list(a) for a in inputs])}
-        self._request(header, enc.buffers, module, None, self.limits.call_timeout_s, "staging")
+        return Encoded(enc.encode([list(a) for a in inputs]), enc.buffers)
 
-    def run_staged(self, module: str, path: Sequence[str], key: str, *, timeout: float | None = None,
-                   sync_cuda: bool = False) -> CallResult:
-        header = {P.OP: P.Op.RUN_STAGED, P.PATH: list(path), P.KEY: key, P.SYNC_CUDA: sync_cuda}
-        return self._request(header, [], module, None, timeout, ".".join(path))
+    def time_calls(self, module: str, path: Sequence[str], inputs: Encoded, *,
+                   timeout: float | None = None, sync_cuda: bool = False) -> CallResult:
+        """Call ``module.path`` on each argument list in one request and return every output;
+        ``seconds`` is the request's round trip, measured here (the inputs travel with it)."""
+        header = {P.OP: P.Op.TIME, P.PATH: list(path), P.ARGS: inputs.tree, P.SYNC_CUDA: sync_cuda}
+        return self._request(header, inputs.buffers, module, None, timeout, ".".join(path))
+
+    def cell_errors(self, module: str) -> list[str]:
+        """The cells of a notebook's module that failed when the worker imported it."""
+        if module not in self.cells:
+            return []
+        self.load(module)
+        reply, _ = self._exchange({P.OP: P.Op.CELL_ERRORS, P.MODULE: module}, (),
+                                  RELEASE_TIMEOUT_S, "reading the notebook's cells")
+        got = reply.get(P.VALUE)
+        return [str(n) for n in got] if isinstance(got, list) else []
 
     def take_output(self, limit: int = truncation.OUTPUT_CHARS) -> str:
         """What the learner's code printed since the last call, cut to ``limit`` characters."""
@@ -195,12 +190,21 @@ class Learner:
         else:
             self.load(module)
             header[P.MODULE] = module
+            key = (module, what)
+            if key in self._timed_out:
+                seconds, during = self._timed_out[key]
+                raise TimedOutBefore(seconds, what, during)
         if self._released:
             self._exchange({P.OP: P.Op.RELEASE, P.IDS: self._released}, [], RELEASE_TIMEOUT_S,
                            "releasing")
             self._released = []
         start = time.perf_counter()
-        reply, out = self._exchange(header, buffers, timeout or self.limits.call_timeout_s, what)
+        try:
+            reply, out = self._exchange(header, buffers, timeout or self.limits.call_timeout_s, what)
+        except WorkerTimeout as exc:
+            if handle is None and header[P.OP] is P.Op.CALL:   # not a speed check's cut-off
+                self._timed_out[(module, what)] = (exc.seconds, self.current_check)
+            raise
         seconds = time.perf_counter() - start
         try:
             value = codec.Decoder(out).decode(reply.get(P.VALUE))
@@ -223,13 +227,18 @@ class Learner:
         except WorkerTimeout:
             self._discard()
             raise WorkerTimeout(timeout, what) from None
+        except ProtocolViolation as exc:
+            self._discard()
+            raise WorkerDied(BROKE_PROTOCOL.format(why=exc)) from None
         except (EOFError, OSError, codec.CodecError):
             died = proc.death_reason()
             self._discard()
             raise WorkerDied(died) from None
+        if reply.get(P.REFUSED):
+            raise Refused(refusal_text(reply[P.REFUSED]))
         if not reply.get(P.OK):
             raised = _raised(reply.get(P.ERROR) or {})
-            raised.message += limit_note(raised, self.limits, sandboxed=proc.sandboxed)
+            raised.message += limit_note(raised, self.limits)
             if reply.get(P.STAGE) == P.Stage.REPLY:
                 raise WorkerDied(f"the value returned could not be sent back ({raised})")
             raise raised
@@ -275,7 +284,21 @@ IMPORT_DEATH = ENDED + " during import"
 _STARTS_A_TASK = ("fork", "Popen", "Process", "Thread")
 
 
-def limit_note(raised: LearnerRaised, limits: Limits, *, sandboxed: bool) -> str:
+REFUSED_AT = "{where}: {what} is not allowed in these exercises"
+
+
+def refusal_text(refusals: list) -> str:
+    """What the worker's lock refused, one line each: where in the learner's code, and what."""
+    lines = []
+    for r in refusals[:truncation.REFUSALS_SHOWN]:
+        if not isinstance(r, dict):
+            continue
+        where = f"{r.get('file')} line {r.get('line')}" if r.get("file") else "your code"
+        lines.append(REFUSED_AT.format(where=where, what=r.get("what", "an operation")))
+    return "\n".join(lines) or REFUSED_AT.format(where="your code", what="an operation")
+
+
+def limit_note(raised: LearnerRaised, limits: Limits) -> str:
     """Plain words for an exception that is really one of the worker's limits."""
     if raised.is_a(MemoryError):
         return f" (memory limit of {limits.memory_mb} MiB exceeded)"
@@ -283,7 +306,7 @@ def limit_note(raised: LearnerRaised, limits: Limits, *, sandboxed: bool) -> str
         return f" (your code printed more than {limits.output_kb} KiB: the output limit)"
     if raised.is_a(OSError) and raised.errno == errno.EMFILE:
         return f" (limit of {limits.open_files} open files reached)"
-    if (sandboxed and raised.is_a(OSError) and raised.errno == errno.EAGAIN
+    if (raised.is_a(OSError) and raised.errno == errno.EAGAIN
             and any(w in raised.traceback_text for w in _STARTS_A_TASK)):
         return f" (limit of {limits.processes} processes and threads reached)"
     return ""

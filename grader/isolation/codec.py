@@ -25,6 +25,7 @@ else:                # codec.py beside worker.py in the worker's runtime folder
 
 _HEADER = struct.Struct("<Q")  # length prefix of each part of a frame
 MAX_FRAME_BYTES = 1 << 31
+MAX_PARTS = 1 << 20      # buffers in one message: far more than any value needs
 
 
 class CodecError(ValueError):
@@ -353,6 +354,8 @@ def unpack_frame(read_exact: Callable[[int], bytes]) -> tuple[Any, list[bytes]]:
     try:
         head = json.loads(part())
         count = int(head["n"])
+        if not 0 <= count <= MAX_PARTS:
+            raise CodecError(f"a message of {count} parts")
         return head["h"], [part() for _ in range(count)]
     except (ValueError, KeyError, TypeError) as exc:
         raise CodecError(f"malformed message: {exc}") from None

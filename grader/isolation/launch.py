@@ -1,42 +1,22 @@
-"""How a worker process is started: its command line, environment, resource limits, and the
-bubblewrap sandbox around it.
+"""How the zygote (the process that forks every worker) is started: its command line, its
+environment, and the bubblewrap sandbox around it where ``bwrap`` works (``sandbox_for``).
 
-Limits (``settings.Limits``) apply to every worker. The bubblewrap sandbox (namespaces,
-hidden folders) wraps the command where ``bwrap`` works (``sandbox_for``); see the README's
-threat model. ``describe_sandbox`` is the line every report prints about it, kept beside the
-arguments it describes so the two stay true to each other.
+Resource limits and uids are the zygote's to apply to each worker it forks (``zygote.py``,
+``pool.py``); see the README's threat model for what each level of isolation stops.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import resource
 import signal
 import subprocess
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 from grader import truncation
-from grader.isolation import protocol as P
-from grader.paths import KIT_ROOT
-from grader.settings import Limits, Settings
-
-MIB = 1 << 20
-
-
-def worker_preexec(limits: Limits) -> Callable[[], None]:
-    parent = os.getpid()
-
-    def apply() -> None:
-        _cap(resource.RLIMIT_DATA, limits.memory_mb * MIB)
-        _cap(resource.RLIMIT_FSIZE, limits.output_kb * 1024)
-        _cap(resource.RLIMIT_CPU, limits.cpu_s)
-        _cap(resource.RLIMIT_NOFILE, limits.open_files)
-        _cap(resource.RLIMIT_CORE, 0)
-        die_with_parent(parent)
-
-    return apply
+from grader.paths import KIT_ROOT, PACKAGE
+from grader.settings import Settings
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -67,13 +47,6 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _cap(which: int, value: int) -> None:
-    soft, hard = resource.getrlimit(which)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(which, (value, value))
-
-
 _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
                "LD_LIBRARY_PATH")
 
@@ -87,56 +60,49 @@ def thread_env(threads: int) -> dict[str, str]:
     return dict.fromkeys(THREAD_VARIABLES, str(max(1, threads)))
 
 
-def worker_env(*, scratch: Path, threads: int) -> dict[str, str]:
+def worker_env(*, home: str, threads: int) -> dict[str, str]:
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
     env.update({
-        "HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONHASHSEED": "0",
+        "HOME": home, "TMPDIR": home, "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
         **thread_env(threads),
     })
     return env
 
 
-def worker_command(*, python: str, runtime: Path, submission: Path, scratch: Path,
-                   requests_fd: int, replies_fd: int, threads: int, bwrap: str | None,
-                   limits: Limits, preload: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
-    """The worker's command line and environment; wrapped in ``bwrap`` when one is given
-    (``sandbox_for(settings).bwrap``).
+def zygote_command(*, python: str, runtime: Path, root: Path, control_fd: int,
+                   preload: Sequence[str], bwrap: str | None,
+                   settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The zygote's command line and environment; wrapped in ``bwrap`` when one is given.
 
-    Inside bubblewrap the learner's code sees the system's read-only folders, the Python
-    installation, its own submission (read-only), the worker's runtime (read-only) and one
-    writable home folder; nothing of the kit (``solutions/``, ``grader/``, output folders).
+    Inside bubblewrap the zygote and its workers see the system's read-only folders, the Python
+    installation, the runtime (read-only) and the pool's root folder (where the grader puts the
+    submissions' copies, each readable by its own workers only), and a /tmp of their own sized to
+    ``home_mb`` (their homes); nothing of the kit (``solutions/``, ``grader/``, output folders).
     """
-    cmd = [python, "-I", "-B", str(runtime / "worker.py"), P.OPT_REQUESTS, str(requests_fd),
-           P.OPT_REPLIES, str(replies_fd), P.OPT_SUBMISSION, str(submission)]
-    if preload:
-        cmd += [P.OPT_PRELOAD, ",".join(preload)]
+    cmd = [python, "-I", "-B", str(runtime / "zygote.py"), "--control", str(control_fd),
+           "--preload", ",".join(preload)]
+    env = worker_env(home=str(root), threads=settings.threads)
     if bwrap is None:
-        return cmd, worker_env(scratch=scratch, threads=threads)
-    home = scratch / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    env = worker_env(scratch=home, threads=threads)
-    cmd += [P.OPT_MAX_PROCESSES, str(limits.processes)]
-    if os.geteuid() == 0:   # the worker drops to SANDBOX_UID itself (see _bwrap_args)
-        os.chown(home, SANDBOX_UID, SANDBOX_UID)
-        for folder in (runtime, submission):
-            _let_others_read(folder)
-        cmd += [P.OPT_RUN_AS, str(SANDBOX_UID)]
-    return [bwrap, *_bwrap_args(python, binds_ro=[runtime, submission], binds_rw=[home],
-                                chdir=submission), "--", *cmd], env
+        return cmd, env
+    return [bwrap, *_bwrap_args(python, binds_ro=[runtime], binds_rw=[root], chdir=root,
+                                tmp_mb=settings.limits.home_mb), "--", *cmd], env
 
 
-def _let_others_read(folder: Path, limit: int = 1000) -> None:
-    """Add read (and, for folders, search) permission for others: the sandbox's uid is one."""
-    import stat
-
-    for n, path in enumerate([folder, *folder.rglob("*")]):
-        if n >= limit or path.is_symlink():
+def guard_kit() -> list[str]:
+    """Where the grader is root without bubblewrap, workers run as other uids on the same file
+    system: take away others' access to the kit's private folders (the suites, solutions,
+    tests, benchmarks, git history). Returns what was changed."""
+    changed = []
+    for path in (*(KIT_ROOT / name for name in KIT_PRIVATE), PACKAGE):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
             continue
-        mode = path.stat().st_mode
-        extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
-        if mode & extra != extra:
-            path.chmod(stat.S_IMODE(mode) | extra)
+        if mode & 0o007:
+            path.chmod(mode & ~0o007)
+            changed.append(str(path))
+    return changed
 
 
 # -- bubblewrap ------------------------------------------------------------------------------
@@ -163,18 +129,20 @@ def python_dirs(python: str) -> list[str]:
 
 
 def _bwrap_args(python: str, *, binds_ro: list[Path], binds_rw: list[Path],
-                chdir: Path) -> list[str]:
+                chdir: Path, tmp_mb: int | None = None) -> list[str]:
     args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     if os.geteuid() == 0:
         # Run as root, a user namespace would map the sandbox's uid to root outside, and the
         # kernel does not count root's processes against RLIMIT_NPROC. So no user namespace:
-        # the worker keeps only the right to change uid and drops to SANDBOX_UID (a real
-        # unprivileged uid) before it loads anything of the learner's.
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # the zygote keeps only the rights to change uids and to give each worker its home,
+        # and every worker drops to a real unprivileged uid of its own (pool.py) before it
+        # loads anything of the learner's.
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN"]
     else:
         args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-    args += ["--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += ["--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
+    args += (["--size", str(tmp_mb << 20)] if tmp_mb else []) + ["--tmpfs", "/tmp"]
     for d in _SYSTEM_DIRS:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
@@ -211,13 +179,16 @@ def _bwrap_args(python: str, *, binds_ro: list[Path], binds_rw: list[Path],
     return args + ["--chdir", str(chdir)]
 
 
+KIT_PRIVATE = ("solutions", "grader", "tests", "bench", ".git")
+
+
 def _kit_private(path: str) -> bool:
     """The kit's root or its own folders: never mounted (a venv inside the kit is fine)."""
     try:
         parts = Path(path).resolve().relative_to(KIT_ROOT).parts
     except ValueError:
         return False
-    return not parts or parts[0] in ("solutions", "grader", "tests", "exercises", "notebooks")
+    return not parts or parts[0] in KIT_PRIVATE + ("exercises", "notebooks")
 
 
 class Sandbox(NamedTuple):
@@ -257,7 +228,8 @@ def probe_sandbox() -> Sandbox:
         return Sandbox(None, "bwrap not installed")
     with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
         here = Path(tmp)
-        cmd = [bwrap, *_bwrap_args(sys.executable, binds_ro=[], binds_rw=[here], chdir=here),
+        cmd = [bwrap, *_bwrap_args(sys.executable, binds_ro=[], binds_rw=[here], chdir=here,
+                                   tmp_mb=16),
                "--", sys.executable, "-I", "-S", "-c", _PROBE_CODE.format(uid=SANDBOX_UID)]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
@@ -269,20 +241,6 @@ def probe_sandbox() -> Sandbox:
         return Sandbox(None, "bwrap is installed but could not start a sandbox "
                              f"({why[:truncation.PROBE_ERROR_CHARS]})")
     return Sandbox(bwrap, "bubblewrap")
-
-
-UNSANDBOXED = ("sandbox: none — {why}; learner code ran as an ordinary subprocess with "
-               "resource limits")
-SANDBOXED = ("sandbox: bubblewrap (uid {uid}, own PID, network and IPC namespaces{userns}; "
-             "only the submission, a scratch folder and read-only system folders visible)")
-
-
-def describe_sandbox(sandbox: Sandbox) -> str:
-    """The line every report has about how learner code was isolated."""
-    if sandbox.bwrap is None:
-        return UNSANDBOXED.format(why=sandbox.why)
-    return SANDBOXED.format(uid=SANDBOX_UID,
-                            userns="" if os.geteuid() == 0 else " and user namespace")
 
 
 def kill_group(proc, *, wait_s: float) -> None:

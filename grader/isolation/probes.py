@@ -20,18 +20,37 @@ def learner_path(filename: str, root: str) -> str | None:
     return os.path.relpath(real, root) if real.startswith(root + os.sep) else None
 
 
+# The library functions the probes use, bound before any learner code runs (``capture``).
+_NP: dict = {}
+
+
+def capture() -> None:
+    np = sys.modules.get("numpy")
+    if np is not None:
+        _NP.update(ndarray=np.ndarray, shares_memory=np.shares_memory,
+                   may_share_memory=np.may_share_memory, TooHardError=np.exceptions.TooHardError)
+
+
+def _plain(value):
+    """An ndarray (or subclass) as a plain ``np.ndarray`` view, through ndarray's own method:
+    a subclass's overrides (``__array_function__``, ``view``) then have no say."""
+    ndarray = _NP["ndarray"]
+    return value if type(value) is ndarray else ndarray.view(value, ndarray)
+
+
 def shares_memory(value: object, args: list) -> list[bool | None]:
     """Per argument: whether the ndarray result shares memory with it (None: not arrays)."""
-    np = sys.modules.get("numpy")
-    if np is None or not isinstance(value, np.ndarray):
+    ndarray = _NP.get("ndarray")
+    if ndarray is None or not isinstance(value, ndarray):
         return [None for _ in args]
     out: list[bool | None] = []
     for arg in args:
-        if isinstance(arg, np.ndarray):
+        if isinstance(arg, ndarray):
+            a, b = _plain(value), _plain(arg)
             try:
-                out.append(bool(np.shares_memory(value, arg, max_work=10**6)))
-            except np.exceptions.TooHardError:
-                out.append(bool(np.may_share_memory(value, arg)))
+                out.append(bool(_NP["shares_memory"](a, b, max_work=10**6)))
+            except _NP["TooHardError"]:
+                out.append(bool(_NP["may_share_memory"](a, b)))
         else:
             out.append(None)
     return out
@@ -42,55 +61,67 @@ def array_meta(value: object) -> dict | None:
 
     Read through ``np.ndarray``'s own descriptors, so a subclass cannot dress up its flags.
     """
-    np = sys.modules.get("numpy")
-    if np is None or not isinstance(value, np.ndarray):
+    ndarray = _NP.get("ndarray")
+    if ndarray is None or not isinstance(value, ndarray):
         return None
-    flags = np.ndarray.flags.__get__(value)
-    return {"shape": [int(s) for s in np.ndarray.shape.__get__(value)],
-            "strides": [int(s) for s in np.ndarray.strides.__get__(value)],
+    flags = ndarray.flags.__get__(value)
+    return {"shape": [int(s) for s in ndarray.shape.__get__(value)],
+            "strides": [int(s) for s in ndarray.strides.__get__(value)],
             "writeable": bool(flags.writeable), "owndata": bool(flags.owndata),
             "c_contiguous": bool(flags.c_contiguous)}
 
 
 class LineCounter:
-    """Counts how often each line of the learner's own files runs during one call.
+    """Counts how often each line of the learner's code runs during one call.
 
     The grader's vectorization check calls a function on a small and a larger input and
     compares: a line that runs more often on the larger one is inside a Python loop (or a
-    recursion) over the data. Only frames of files under the submission folder are traced,
-    so library code costs one cheap call per frame. Keys are ``"relative/path.py:line"``.
+    recursion) over the data. Every frame the worker's lock classes as the learner's is
+    counted: the learner's files, and code compiled at run time from a string, wherever it
+    says it comes from. Library code costs one cheap call per frame. Keys are
+    ``"relative/path.py:line"`` (``"<string>:3"`` for code from a string). ``start`` and
+    ``stop`` are the only code the lock lets change the tracer; threads cannot be started.
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, lock, root: str) -> None:
+        self.is_learner = lock.is_learner
         self.root = root
         self.counts: dict[str, int] = {}
-        self._files: dict[str, str | None] = {}
+        self._keys: dict[str, str | None] = {}
+        self._previous = None
 
-    def _relative(self, filename: str) -> str | None:
-        if filename not in self._files:
-            self._files[filename] = learner_path(filename, self.root)
-        return self._files[filename]
+    def _key(self, filename: str) -> str | None:
+        if filename not in self._keys:
+            if not self.is_learner(filename):
+                self._keys[filename] = None
+            else:
+                self._keys[filename] = learner_path(filename, self.root) or filename
+        return self._keys[filename]
 
-    def wrap(self, fn):
-        def traced(*args, **kwargs):
-            previous = sys.gettrace()
-            sys.settrace(self._on_call)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                sys.settrace(previous)
-        return traced
+    def start(self) -> None:
+        self._previous = sys.gettrace()
+        sys.settrace(self._on_call)
+
+    def stop(self) -> None:
+        sys.settrace(self._previous)
+
+    def run(self, fn, args, kwargs):
+        self.start()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.stop()
 
     def _on_call(self, frame, event, arg):
-        rel = self._relative(frame.f_code.co_filename)
-        if rel is None:
+        key = self._key(frame.f_code.co_filename)
+        if key is None:
             return None
         counts = self.counts
 
         def on_line(frame, event, arg):
             if event == "line":
-                key = f"{rel}:{frame.f_lineno}"
-                counts[key] = counts.get(key, 0) + 1
+                line = f"{key}:{frame.f_lineno}"
+                counts[line] = counts.get(line, 0) + 1
             return on_line
         return on_line
 

@@ -6,16 +6,26 @@ reply says ``OK`` and carries a ``VALUE`` (encoded), the results of any probes a
 (under the probe's name), or an ``ERROR`` raised at one ``Stage``. This module is copied
 into the worker's runtime folder and imported there as a plain module: standard library only.
 
-Requests (header keys beyond ``OP``):
+Every request carries a request id (``RID``): random, chosen by the grader, and repeated by the
+reply. A reply with another id, or a frame the grader did not ask for, is a protocol violation
+that ends the worker (``process.py``): replies cannot go out of step.
 
-- ``IMPORT``      ``MODULE``: import the learner's module.
+Requests (header keys beyond ``OP`` and ``RID``):
+
+- ``IMPORT``      ``MODULE``, ``CELLS`` (a notebook's cell spans, or absent): import the
+                  learner's module (a notebook's cell by cell: ``cells.py``).
 - ``CALL``        ``MODULE`` or ``HANDLE``, ``PATH``, ``ARGS``, ``KWARGS``, ``PROBES``: call
                   ``target.path(*args, **kwargs)``; the value comes back (objects as handles).
 - ``GETATTR``     ``MODULE`` or ``HANDLE``, ``PATH``: read ``target.path``.
-- ``STAGE``       ``KEY``, ``INPUTS``: keep argument lists for ``RUN_STAGED`` (timing).
-- ``RUN_STAGED``  ``MODULE``, ``PATH``, ``KEY``, ``SYNC_CUDA``: call ``target.path`` on each
-                  staged argument list; every output comes back.
+- ``TIME``        ``MODULE``, ``PATH``, ``ARGS`` (a list of argument lists), ``SYNC_CUDA``: call
+                  ``target.path`` on each argument list; every output comes back. The grader
+                  times the whole request, so the inputs reach the learner's code only inside
+                  the time it measures.
+- ``CELL_ERRORS`` ``MODULE``: the cells of a notebook's module that failed when it was imported.
 - ``RELEASE``     ``IDS``: forget objects the grader no longer holds.
+
+A reply may carry ``REFUSED``: what the worker's lock (``lock.py``) refused while the request
+ran, even when the learner's code caught the refusal; the grader reports that instead.
 """
 
 from __future__ import annotations
@@ -27,8 +37,8 @@ class Op(str, enum.Enum):
     IMPORT = "import"
     CALL = "call"
     GETATTR = "getattr"
-    STAGE = "stage"
-    RUN_STAGED = "run_staged"
+    TIME = "time"
+    CELL_ERRORS = "cell_errors"
     RELEASE = "release"
 
 
@@ -53,22 +63,23 @@ class Probe(str, enum.Enum):
 
 # -- request header keys --------------------------------------------------------------------
 OP = "op"
+RID = "rid"                      # the request's id, repeated by its reply
 MODULE = "module"
 HANDLE = "handle"
 PATH = "path"
 ARGS = "args"
 KWARGS = "kwargs"
 PROBES = "probe"
-KEY = "key"
-INPUTS = "inputs"
 SYNC_CUDA = "sync_cuda"
 IDS = "ids"
+CELLS = "cells"
 
 # -- reply keys -----------------------------------------------------------------------------
 OK = "ok"
 VALUE = "value"
 ERROR = "error"
 STAGE = "stage"
+REFUSED = "refused"              # [{"what": ..., "file": ..., "line": ...}]: the lock's refusals
 PID = "pid"                      # in the first frame, the worker's "I am ready"
 READY = "ready"                  # that frame's value
 
@@ -78,11 +89,13 @@ ERRNO = "errno"                  # an OSError's errno, else None
 WHERE = "where"                  # "file.py, line 12, in f": the innermost frame of the learner's
 NOT_STARTED = "not_started"      # the exception is exactly NotImplementedError
 
-# -- the worker's command line (built by launch.py, parsed by worker.py) --------------------
-OPT_REQUESTS = "--requests"      # fd of the request pipe
-OPT_REPLIES = "--replies"        # fd of the reply pipe
-OPT_SUBMISSION = "--submission"  # the folder of the learner's modules
-OPT_MAX_PROCESSES = "--max-processes"   # RLIMIT_NPROC, set inside the sandbox
-OPT_RUN_AS = "--run-as"          # the uid to drop to (started as root inside bubblewrap)
-OPT_PRELOAD = "--preload"        # libraries to import before the learner's folder is on sys.path
-
+# -- a worker's configuration (the grader -> the zygote -> the forked worker) -----------------
+SUBMISSION = "submission"        # the folder of the learner's modules (the worker's cwd)
+HOME = "home"                    # its writable home and temporary folder
+LEARNER_MODULES = "learner_modules"  # the modules of the submission, which it may import
+ALLOWED = "allowed"              # the other modules it may import: {"exact", "prefixes", "top"}
+LIMITS = "limits"                # memory_mb, output_kb, cpu_s, open_files
+THREADS = "threads"              # BLAS / OpenMP / torch threads
+UID = "uid"                      # the uid to run as (the zygote is root), or None
+GID = "gid"                      # the gid to run as, or None
+NPROC = "nproc"                  # RLIMIT_NPROC, or None

@@ -1,24 +1,32 @@
 """The worker: the only process that imports and calls a learner's code.
 
-It is started by ``client.py`` as ``python -I worker.py ...`` from a private runtime folder
-holding this file, ``protocol.py``, ``codec.py``, ``probes.py`` and ``truncation.py``, so it
-imports nothing of the grader. It reads requests from one pipe and writes replies to
-another (``protocol.py`` says what they hold); the learner's prints go to a capture file set
-up by the parent. Everything it sends back is data (``codec.py``): values, handles to
-objects kept here, or exceptions as text. It trusts nothing it runs, and the grader trusts
-nothing it says beyond the data itself.
+Each worker is forked from the zygote (``zygote.py``), which has NumPy and PyTorch loaded; it
+runs ``serve`` with its configuration (``protocol``'s SUBMISSION, HOME, UID, ...). Before the
+first line of learner code runs it installs the lock (``lock.py``): from then on the process
+can no longer start processes or threads, read or change the interpreter's internals, or
+import anything the exercises do not need, and every attempt is reported with the request it
+happened in. It reads requests from one pipe and writes replies to another (``protocol.py``
+says what they hold); the learner's prints go to a capture file set up by the grader.
+Everything it sends back is data (``codec.py``): values, handles to objects kept here, or
+exceptions as text. The grader trusts nothing it says beyond the data itself.
+
+This file and its neighbours (``protocol.py``, ``codec.py``, ``probes.py``, ``lock.py``,
+``cells.py``, ``zygote.py``, ``truncation.py``) are copied into a private runtime folder and
+imported there as plain modules: standard library only at module level.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import codec  # noqa: E402  (the copies beside this file)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cells  # noqa: E402  (the copies beside this file)
+import codec  # noqa: E402
+import lock as locking  # noqa: E402
 import probes  # noqa: E402
 import protocol as P  # noqa: E402
 import truncation  # noqa: E402
@@ -27,11 +35,13 @@ del sys.path[0]
 
 
 class Worker:
-    def __init__(self, submission_dir: str) -> None:
+    def __init__(self, submission_dir: str, lock: locking.Lock) -> None:
         self.submission_dir = os.path.realpath(submission_dir)
+        self.lock = lock
         self.objects: dict[int, object] = {}
-        self.staged: dict[str, list] = {}
         self.next_id = 1
+        self.cell_failures: dict[str, list[str]] = {}
+        self.stage = P.Stage.CALL      # where the request being answered is (for refusals)
 
     # -- handles -------------------------------------------------------------------------
     def keep(self, obj: object) -> codec.Handle:
@@ -51,7 +61,7 @@ class Worker:
 
     # -- requests ------------------------------------------------------------------------
     def handle(self, header: dict, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
-        stage = P.Stage.CALL
+        self.stage = stage = P.Stage.CALL
         try:
             op = P.Op(header.get(P.OP))
             if op is P.Op.RELEASE:
@@ -59,16 +69,15 @@ class Worker:
                     self.objects.pop(hid, None)
                 return {P.OK: True, P.VALUE: None}, []
             if op is P.Op.IMPORT:
-                stage = P.Stage.IMPORT
-                importlib.import_module(header[P.MODULE])
+                self.stage = stage = P.Stage.IMPORT
+                self.import_module(header[P.MODULE], header.get(P.CELLS))
                 return {P.OK: True, P.VALUE: None}, []
+            if op is P.Op.CELL_ERRORS:
+                return {P.OK: True, P.VALUE: list(self.cell_failures.get(header[P.MODULE], []))}, []
             decoder = codec.Decoder(buffers, from_handle=self.lookup, restore_layout=True)
-            if op is P.Op.STAGE:
-                self.staged[header[P.KEY]] = decoder.decode(header[P.INPUTS])
-                return {P.OK: True, P.VALUE: len(self.staged[header[P.KEY]])}, []
-            stage = P.Stage.IMPORT
+            self.stage = stage = P.Stage.IMPORT
             target = self.resolve(header)
-            stage = P.Stage.CALL
+            self.stage = stage = P.Stage.CALL
             extra: dict = {}
             if op is P.Op.GETATTR:
                 value = target
@@ -77,11 +86,20 @@ class Worker:
                 kwargs = decoder.decode(header[P.KWARGS])
                 value, extra = self.call(target, args, kwargs, [P.Probe(p) for p in header[P.PROBES]])
             else:
-                value = self.run_staged(target, header)
-            stage = P.Stage.REPLY
+                value = self.time_calls(target, decoder.decode(header[P.ARGS]), header[P.SYNC_CUDA])
+            self.stage = stage = P.Stage.REPLY
             return self.reply(value, extra)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from learner code too
             return {P.OK: False, P.STAGE: stage, P.ERROR: self.describe(exc)}, []
+
+    def import_module(self, name: str, spans: list[dict] | None) -> None:
+        if name in sys.modules:
+            return
+        if spans is None:
+            importlib.import_module(name)
+            return
+        path = os.path.join(self.submission_dir, f"{name}.py")
+        _, self.cell_failures[name] = cells.import_cells(name, path, spans)
 
     def resolve(self, header: dict) -> object:
         if P.HANDLE in header:
@@ -94,15 +112,15 @@ class Worker:
 
     def call(self, fn, args: list, kwargs: dict, probe: list[P.Probe]) -> tuple[object, dict]:
         tracer = probes.Tracer() if P.Probe.TRACE in probe else None
-        lines = probes.LineCounter(self.submission_dir) if P.Probe.LINES in probe else None
-        if lines is not None:
-            fn = lines.wrap(fn)
+        lines = probes.LineCounter(self.lock, self.submission_dir) if P.Probe.LINES in probe else None
         if tracer is not None:
             args = tracer.wrap(args)
-            with tracer:
-                value = fn(*args, **kwargs)
-        else:
-            value = fn(*args, **kwargs)
+            tracer.__enter__()
+        try:
+            value = lines.run(fn, args, kwargs) if lines is not None else fn(*args, **kwargs)
+        finally:
+            if tracer is not None:
+                tracer.__exit__(None, None, None)
         if P.Probe.MATERIALIZE in probe and not isinstance(value, (list, tuple, dict, str, bytes)):
             # An iterator or generator result (``model.named_parameters()``) is not data: read
             # it into a list here, within this call's time limit, so its items can cross.
@@ -119,16 +137,16 @@ class Worker:
             extra[P.Probe.LINES.value] = lines.counts
         return value, extra
 
-    def run_staged(self, fn, header: dict) -> object:
-        """Call ``fn`` once on each staged argument list and send every output back.
+    def time_calls(self, fn, inputs: list, sync_cuda: bool) -> list:
+        """Call ``fn`` once on each argument list and send every output back.
 
-        The grader times this whole request from its own side of the pipe, so the figure
-        that decides includes returning the outputs it then checks.
+        The grader times this whole request from its own side of the pipe: the inputs arrive
+        with it, so nothing can be prepared for them beforehand, and returning the outputs
+        (which the grader then checks) is part of the figure that decides.
         """
-        outputs = [fn(*args) for args in self.staged[header[P.KEY]]]
-        if header[P.SYNC_CUDA]:
-            import torch
-
+        outputs = [fn(*args) for args in inputs]
+        if sync_cuda:
+            torch = sys.modules["torch"]
             torch.cuda.synchronize()
         return outputs
 
@@ -156,6 +174,14 @@ class Worker:
                 f.filename = rel
                 frames.append(f)
         return frames
+
+    def refusals(self) -> list[dict]:
+        """What the lock refused since the last request, with files relative to the submission."""
+        out = []
+        for r in self.lock.take_refusals():
+            rel = probes.learner_path(r["file"], self.submission_dir) if r.get("file") else None
+            out.append({"what": r["what"], "file": rel or r.get("file"), "line": r.get("line")})
+        return out[:truncation.REFUSALS_SHOWN]
 
 
 OUTPUT_CUT = "\n[... output cut: over the output limit; later prints are dropped]\n"
@@ -213,65 +239,41 @@ class CappedOutput:
         return False
 
 
-def preload(names: list[str]) -> None:
-    """Import libraries (numpy, torch) before the learner's folder is on ``sys.path`` and
-    before the worker says it is ready: the grader starts the worker early, so this runs while
-    it does other work. A library that fails to import is left to fail again, in the learner's
-    own import, where it is reported."""
-    import warnings
-
-    for name in names:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                importlib.import_module(name)
-        except Exception:
-            pass
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument(P.OPT_REQUESTS, dest="requests", type=int, required=True)
-    parser.add_argument(P.OPT_REPLIES, dest="replies", type=int, required=True)
-    parser.add_argument(P.OPT_SUBMISSION, dest="submission", required=True)
-    parser.add_argument(P.OPT_MAX_PROCESSES, dest="max_processes", type=int, default=0)
-    parser.add_argument(P.OPT_RUN_AS, dest="run_as", type=int, default=0)
-    parser.add_argument(P.OPT_PRELOAD, dest="preload", default="")
-    args = parser.parse_args(argv)
-    if args.max_processes:   # inside bubblewrap's user namespace, where the kernel counts per sandbox
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_NPROC, (args.max_processes, args.max_processes))
-    if args.run_as:   # started as root inside bubblewrap: become an unprivileged uid, for good
-        os.setgroups([])
-        os.setgid(args.run_as)
-        os.setuid(args.run_as)
-    preload([name for name in args.preload.split(",") if name])
-    requests = os.fdopen(args.requests, "rb")
-    replies = os.fdopen(args.replies, "wb")
-    sys.path.insert(0, args.submission)
-    os.chdir(args.submission)
+def serve(config: dict, *, requests: int, replies: int) -> None:
+    """Lock this process, then answer requests until the grader closes the request pipe."""
+    submission = config[P.SUBMISSION]
+    allowed = config.get(P.ALLOWED, {})
+    lock = locking.Lock(
+        runtime_dir=HERE, submission_dir=submission,
+        modules=locking.Modules(exact=allowed.get("exact", ()), prefixes=allowed.get("prefixes", ()),
+                                top=allowed.get("top", ()), learner=config.get(P.LEARNER_MODULES, ())),
+        writable=tuple(p for p in (config.get(P.HOME),) if p))
+    lock.trust(probes.LineCounter.start, probes.LineCounter.stop)
+    probes.capture()     # the library functions the probes use, bound before any learner code
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(max(1, int(config.get(P.THREADS, 1))))
+    requests_in = os.fdopen(requests, "rb")
+    replies_out = os.fdopen(replies, "wb")
+    os.chdir(submission)
+    sys.path.insert(0, submission)
     sys.argv = ["learner"]
     sys.stdout = sys.stderr = CappedOutput(1)   # fd 2 is the same capture file
-    worker = Worker(args.submission)
-    codec.write_frame(replies, {P.OK: True, P.VALUE: P.READY, P.PID: os.getpid()})
+    lock.install()
+    worker = Worker(submission, lock)
+    codec.write_frame(replies_out, {P.OK: True, P.VALUE: P.READY, P.PID: os.getpid()})
     while True:
         try:
-            header, buffers = codec.read_frame(requests)
+            header, buffers = codec.read_frame(requests_in)
         except EOFError:
             break
         reply, out_buffers = worker.handle(header, buffers)
+        refused = worker.refusals()
+        if refused:   # what the lock refused is the outcome, even if learner code caught it
+            reply, out_buffers = {P.OK: False, P.STAGE: worker.stage, P.REFUSED: refused}, []
+        reply[P.RID] = header.get(P.RID) if isinstance(header, dict) else None
         for stream in (sys.stdout, sys.stderr):   # learner code may have replaced them
             try:
                 stream.flush()
             except Exception:
                 pass
-        try:
-            codec.write_frame(replies, reply, out_buffers)
-        except codec.CodecError as exc:  # pragma: no cover - encode happens before write
-            codec.write_frame(replies, {P.OK: False, P.STAGE: P.Stage.REPLY,
-                                        P.ERROR: worker.describe(exc)})
-
-
-if __name__ == "__main__":
-    main()
+        codec.write_frame(replies_out, reply, out_buffers)

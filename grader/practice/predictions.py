@@ -9,14 +9,12 @@ prediction (wrong ones in red, with the true digit). Nothing here is graded.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.engine.submission import load_submission
-from grader.errors import LearnerError, SubmissionError
-from grader.files import scratch_dir
+from grader.engine.session import open_submission
+from grader.errors import LearnerError
 from grader.isolation.client import Learner
 from grader.isolation.proxies import ModuleProxy
 from grader.paths import EXERCISES_DIR, KIT_ROOT
@@ -63,18 +61,14 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
     out = Path(out) if out else KIT_ROOT / DEFAULT_OUT
     if n < 1:
         raise ValueError("n must be at least 1")
-    scratch = scratch_dir("predictions-")
-    try:
-        try:
-            loaded = load_submission(submission, scratch / "submission", exercise_ids=[MODULE])
-        except SubmissionError as exc:
-            raise PredictionsError(str(exc)) from None
-        with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
-                     scratch=scratch / "worker") as learner:
-            learner.start(preload=["numpy", "torch"])
+    with open_submission(submission, [MODULE], settings,
+                         preload=["numpy", "torch"]) as (loaded, pool, gid, error):
+        if error is not None:
+            raise PredictionsError(error)
+        with Learner(loaded.directory, pool=pool, modules=sorted(loaded.modules),
+                     cells=loaded.cells, refused=loaded.refused, gid=gid) as learner:
+            learner.start()
             return _train_and_draw(learner.module(MODULE), out, n, settings)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _train_and_draw(ex: ModuleProxy, out: Path, n: int, settings: Settings) -> Predictions:

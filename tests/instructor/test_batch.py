@@ -83,16 +83,17 @@ def test_gradebook_has_the_right_row_for_every_kind_of_submission(klass, graded)
     assert f"[{len(expected)}/{len(expected)}]" in done.stderr   # plain progress lines (no TTY)
 
 
-def test_hanging_and_crashing_functions_cost_only_their_own_checks(graded):
+def test_hanging_functions_cost_only_their_own_checks_and_refused_code_never_runs(graded):
     out, _ = graded
     hang = Submission.from_dict(json.loads((out / "results" / "student_56_unit_hangs.json").read_text()))
     checks = {c.id: c for c in hang.exercises[0].checks}
     assert checks["unit_random_vectors"].status.value == "timeout"
     assert checks["dot_lesson_example"].status.value == "passed"
-    crash = Submission.from_dict(json.loads((out / "results" / "student_58_cosine_crashes.json").read_text()))
-    statuses = {c.id: c.status.value for c in crash.exercises[0].checks}
-    assert statuses["cosine_similarity_directions"] == "error"
-    assert statuses["norm_lesson_example"] == "passed"
+    refused = Submission.from_dict(json.loads((out / "results" / "student_58_cosine_refused.json").read_text()))
+    checks = {c.id: c for c in refused.exercises[0].checks}
+    assert {c.status.value for c in checks.values()} == {"error"}
+    assert "ex01_vectors.py line" in checks["norm_lesson_example"].feedback
+    assert "(`import os`) is not allowed in these exercises" in checks["norm_lesson_example"].feedback
     limit = json.loads((out / "results" / "student_59_import_hangs.json").read_text())
     assert limit["error"] == PAST_LIMIT.format(limit=SUBMISSION_LIMIT)
     assert limit["environment"]["elapsed_s"] >= SUBMISSION_LIMIT

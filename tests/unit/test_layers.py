@@ -15,7 +15,8 @@ import grader
 PACKAGE = Path(grader.__file__).resolve().parent
 LAYERS = ("isolation", "checks", "engine", "report", "practice", "instructor", "cli")
 SHIMS = {"grader.notebook_check": "practice", "grader.__main__": "cli"}
-ISOLATION_BASE = {"grader.settings", "grader.errors", "grader.paths", "grader.files", "grader.truncation"}
+ISOLATION_BASE = {"grader.settings", "grader.errors", "grader.paths", "grader.files", "grader.truncation",
+                  "grader.allowlist"}
 REPORT_BASE = {"grader", "grader.results", "grader.settings", "grader.files", "grader.truncation"}
 ALLOWED = {   # layer -> the layers it may import ("base": every top-level module)
     "base": {"base"},

@@ -1,4 +1,4 @@
-"""The sandbox as data: the report line tells the truth about it, the worker's command line
+"""The isolation as data: the report line tells the truth about it, the zygote's command line
 follows it, and a batch child takes its parent's probe (or probes afresh when it is junk)."""
 
 from __future__ import annotations
@@ -7,22 +7,32 @@ import json
 import sys
 from pathlib import Path
 
-from grader.isolation import protocol
-from grader.isolation.launch import Sandbox, describe_sandbox, sandbox_for, worker_command
-from grader.settings import Limits, Settings, resolve
+from grader.isolation.launch import Sandbox, sandbox_for, zygote_command
+from grader.isolation.pool import ISOLATION, Isolation, Level, isolation_for
+from grader.settings import Settings, resolve
 
 
-def test_the_note_tells_the_truth_about_the_sandbox() -> None:
-    missing = Sandbox(None, "bwrap not installed")
-    assert describe_sandbox(missing) == ("sandbox: none — bwrap not installed; learner code ran "
-                                         "as an ordinary subprocess with resource limits")
-    cmd, _ = worker_command(python=sys.executable, runtime=Path("/r"), submission=Path("/s"),
-                            scratch=Path("/x"), requests_fd=3, replies_fd=4, threads=1,
-                            bwrap=missing.bwrap, limits=Limits())
-    assert cmd[0] == sys.executable and protocol.OPT_MAX_PROCESSES not in cmd
-    assert describe_sandbox(Sandbox("/usr/bin/bwrap", "bubblewrap")).startswith("sandbox: bubblewrap (")
-    assert describe_sandbox(sandbox_for(Settings(sandbox=False))).startswith(
-        "sandbox: none — the sandbox was turned off")
+def test_the_note_tells_the_truth_about_the_isolation() -> None:
+    for level in Level:
+        line = Isolation(level, None, "bwrap not installed").describe()
+        assert line.startswith("isolation: ") and line.endswith(("the lock", "installed"))
+    assert "bwrap not installed" in Isolation(Level.UIDS, None, "bwrap not installed").describe()
+    off = isolation_for(Settings(sandbox=False))
+    assert off.bwrap is None and "the sandbox was turned off" in off.describe()
+    assert set(ISOLATION) == set(Level)
+
+
+def test_the_zygote_starts_in_bubblewrap_only_when_there_is_one() -> None:
+    plain, env = zygote_command(python=sys.executable, runtime=Path("/r"), root=Path("/x"),
+                                control_fd=3, preload=["numpy"], bwrap=None, settings=Settings())
+    assert plain[0] == sys.executable and plain[-2:] == ["--preload", "numpy"]
+    assert env["OMP_NUM_THREADS"] == "1" and env["HOME"] == "/x"
+    wrapped, _ = zygote_command(python=sys.executable, runtime=Path("/r"), root=Path("/x"),
+                                control_fd=3, preload=["numpy"], bwrap="/usr/bin/bwrap",
+                                settings=Settings().with_limits(home_mb=64))
+    assert wrapped[0] == "/usr/bin/bwrap" and wrapped[wrapped.index("--") + 1:] == plain
+    size = wrapped.index("--size")
+    assert wrapped[size + 1] == str(64 << 20) and wrapped[size + 2:size + 4] == ["--tmpfs", "/tmp"]
 
 
 def test_a_batch_child_inherits_the_probe_and_ignores_a_malformed_one() -> None:

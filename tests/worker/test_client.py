@@ -1,8 +1,8 @@
-"""The learner client and its worker: calls, failures that cost one call only, restarts, output."""
+"""The learner client and its workers: calls, failures that cost one call only, restarts,
+output, and the pool that forks every worker."""
 
 from __future__ import annotations
 
-import textwrap
 import time
 from pathlib import Path
 
@@ -11,23 +11,13 @@ import pytest
 
 from grader.errors import (ImportFailed, LearnerRaised, ModuleMissing, NotStarted, WorkerDied,
                            WorkerTimeout)
-from grader.isolation.client import Learner
 from grader.isolation.proxies import RemoteObject
-from grader.settings import Settings
-
-
-def _limits(**limits) -> Settings:
-    return Settings().with_limits(**limits)
+from learner_pool import open_learner, write_modules
 
 TOOLS = '''
-import os
-import signal
-import sys
-import time
-
 import numpy as np
 
-TOKEN = os.urandom(8).hex()   # new in every worker (a PID need not be: PID namespaces)
+TOKEN = int(np.random.default_rng().integers(1 << 62))   # new in every worker (from the OS)
 
 
 def add(a, b):
@@ -43,16 +33,8 @@ def spin():
         pass
 
 
-def bail(code):
-    os._exit(code)
-
-
 def leave():
-    sys.exit("bye")
-
-
-def kill_myself():
-    os.kill(os.getpid(), signal.SIGKILL)
+    raise SystemExit("bye")
 
 
 def hog(mb):
@@ -64,11 +46,6 @@ def chatter(lines, width=40):
     for i in range(lines):
         print(f"{i:06d} " + "x" * width)
     return lines
-
-
-def write_raw(nbytes):
-    os.write(1, b"y" * nbytes)
-    return nbytes
 
 
 def layout(a):
@@ -111,18 +88,13 @@ def read_k(scaler):
 
 
 def _submission(tmp_path: Path, **modules: str) -> Path:
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    for name, text in modules.items():
-        (folder / f"{name}.py").write_text(textwrap.dedent(text))
-    return folder
+    return write_modules(tmp_path / "submission", **modules)
 
 
 @pytest.fixture
 def learner(tmp_path):
-    folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=1, import_timeout_s=5),
-                 scratch=tmp_path / "scratch") as lrn:
+    with open_learner(_submission(tmp_path, tools=TOOLS), ["tools"], call_timeout_s=1,
+                      import_timeout_s=5) as lrn:
         yield lrn
 
 
@@ -154,11 +126,12 @@ def test_default_timeout_comes_from_the_limits(learner):
     assert info.value.seconds == 1 and time.monotonic() - start < 4
 
 
-def test_os_exit_is_a_dead_worker_then_a_fresh_one(learner):
+def test_a_worker_killed_under_it_is_a_dead_worker_then_a_fresh_one(learner):
     tools = learner.module("tools")
     first = tools.token()
-    with pytest.raises(WorkerDied, match="exited with status 7"):
-        tools.bail(7)
+    learner.pool.zygote.kill(learner._proc.worker.pid)     # as the kernel's OOM killer would
+    with pytest.raises(WorkerDied, match="SIGKILL"):
+        tools.add(1, 1)
     assert tools.add(2, 2) == 4 and tools.token() != first
 
 
@@ -171,17 +144,9 @@ def test_sys_exit_is_an_exception_and_the_worker_lives(learner):
     assert tools.token() == first
 
 
-def test_sigkill_of_itself_is_a_dead_worker(learner):
-    tools = learner.module("tools")
-    with pytest.raises(WorkerDied, match="SIGKILL"):
-        tools.kill_myself()
-    assert tools.add(3, 4) == 7
-
-
 def test_memory_exhaustion_stays_in_the_worker(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=20, memory_mb=300),
-                 scratch=tmp_path / "scratch") as lrn:
+    with open_learner(folder, ["tools"], call_timeout_s=20, memory_mb=700) as lrn:
         tools = lrn.module("tools")
         assert tools.hog(16) == 16 * (1 << 20) // 8
         # Past RLIMIT_DATA NumPy's allocation fails inside the worker: a MemoryError the
@@ -214,15 +179,14 @@ def test_missing_module(learner):
 
 
 def test_import_failure_is_cached(tmp_path):
-    folder = _submission(tmp_path, tools=TOOLS, broken="import no_such_package_here\n",
-                         slow="import time\ntime.sleep(60)\n")
-    with Learner(folder, modules=["tools", "broken", "slow"],
-                 settings=_limits(call_timeout_s=1, import_timeout_s=1),
-                 scratch=tmp_path / "scratch") as lrn:
+    folder = _submission(tmp_path, tools=TOOLS, broken="from numpy import no_such_name_here\n",
+                         slow="while True:\n    pass\n")
+    with open_learner(folder, ["tools", "broken", "slow"], call_timeout_s=1,
+                      import_timeout_s=1) as lrn:
         with pytest.raises(ImportFailed) as info:
             lrn.module("broken").f()
         assert isinstance(info.value.cause, LearnerRaised)
-        assert "no_such_package_here" in str(info.value)
+        assert "no_such_name_here" in str(info.value)
         with pytest.raises(ImportFailed):
             lrn.module("broken").g()
 
@@ -242,7 +206,7 @@ def test_import_failure_is_cached(tmp_path):
 
 def test_cached_import_failure_does_not_grow_its_traceback(tmp_path):
     folder = _submission(tmp_path, broken="raise RuntimeError('at import')\n")
-    with Learner(folder, modules=["broken"], scratch=tmp_path / "scratch") as lrn:
+    with open_learner(folder, ["broken"]) as lrn:
         depths = []
         for _ in range(4):
             with pytest.raises(ImportFailed) as info:
@@ -304,8 +268,7 @@ def test_output_is_captured_and_cut(learner):
 
 def test_printing_past_the_output_limit_does_not_kill_the_worker(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=5, output_kb=16),
-                 scratch=tmp_path / "scratch") as lrn:
+    with open_learner(folder, ["tools"], call_timeout_s=5, output_kb=16) as lrn:
         tools = lrn.module("tools")
         first = tools.token()
         assert tools.chatter(2000) == 2000           # about 96 KiB printed
@@ -314,12 +277,6 @@ def test_printing_past_the_output_limit_does_not_kill_the_worker(tmp_path):
         out = lrn.take_output(limit=1 << 20)
         assert "output cut: over the output limit" in out
         assert len(out.encode()) <= 16 * 1024
-        # Bypassing print: the kernel stops the file at the limit (a short write, then EFBIG),
-        # which is the learner's own OSError; the worker lives on and print stays quiet.
-        tools.write_raw(64 * 1024)
-        with pytest.raises(LearnerRaised) as info:
-            tools.write_raw(10)
-        assert info.value.is_a(OSError) and "too large" in info.value.message.lower()
         assert tools.chatter(5) == 5
         assert tools.token() == first
 
@@ -332,61 +289,30 @@ def test_a_long_output_is_not_carried_over_to_the_next_take(learner):
     assert learner.take_output() == "000000 xxx\n"
 
 
-PROBE_MODULES = '''
-import sys
-
-def loaded():
-    return sorted(name for name in ("numpy", "torch") if name in sys.modules)
-
-def numpy_is_real():
-    import numpy
-    return not hasattr(numpy, "FAKE")
-'''
-
-
-def test_start_preloads_libraries_before_any_learner_code(tmp_path):
-    folder = _submission(tmp_path, probe=PROBE_MODULES, numpy="FAKE = True\n")
-    with Learner(folder, modules=["probe"], scratch=tmp_path / "preloaded") as lrn:
-        lrn.start(preload=["numpy"])
-        assert lrn.module("probe").loaded() == ["numpy"]
-        # Preloaded before the submission is on sys.path: a learner's numpy.py cannot shadow it.
-        assert lrn.module("probe").numpy_is_real() is True
-        pid_before = lrn._proc.pid
-        lrn.start(preload=["numpy"])                  # a running worker is left as it is
-        assert lrn._proc.pid == pid_before and lrn.restarts == 1
-    with Learner(folder, modules=["probe"], scratch=tmp_path / "plain") as lrn:
-        assert lrn.module("probe").loaded() == []
-
-
-def test_a_started_worker_not_ready_in_time_is_a_dead_worker_then_a_fresh_one(tmp_path):
-    folder = _submission(tmp_path, tools=TOOLS, other=TOOLS)
-    with Learner(folder, modules=["tools", "other"], settings=_limits(start_timeout_s=0.3),
-                 scratch=tmp_path / "scratch") as lrn:
-        lrn.start(preload=["torch"])                  # importing torch takes longer than that
-        with pytest.raises(ImportFailed) as info:     # as when a worker fails to start on import
-            lrn.module("tools").add(1, 2)
-        assert isinstance(info.value.cause, WorkerDied) and "did not start in time" in str(info.value)
-        assert lrn._proc is None
-        assert lrn.module("other").add(1, 2) == 3     # the next call starts a fresh worker
-
-
-def test_after_a_failure_a_spare_worker_makes_the_next_restart_a_hand_over(tmp_path):
+def test_the_zygote_preloads_and_a_worker_is_a_fork(tmp_path):
     folder = _submission(tmp_path, tools=TOOLS)
-    with Learner(folder, modules=["tools"], settings=_limits(call_timeout_s=1),
-                 scratch=tmp_path / "scratch") as lrn:
-        tools = lrn.module("tools")
-        lrn.start(preload=["numpy"])
-        first = tools.token()
-        assert lrn._spare is None                      # no failure yet: no spare
-        with pytest.raises(WorkerTimeout):
-            tools.spin()
-        second = tools.token()                         # a fresh worker, and a spare behind it
-        spare = lrn._spare
-        assert spare is not None and second != first
-        spare.wait_ready()
-        with pytest.raises(WorkerDied):
-            tools.bail(3)
-        assert tools.token() not in (first, second)    # a worker of its own ...
-        assert lrn._proc is spare                      # ... the spare, which took over
-        assert lrn._spare is not None and lrn._spare is not spare
-    assert lrn._spare is None                          # close() ends the spare too
+    with open_learner(folder, ["tools"]) as lrn:
+        assert lrn.module("tools").add(1, 2) == 3
+        assert "numpy" in lrn.pool.zygote.ready["preloaded"]
+        starts = []
+        for _ in range(5):                             # each restart forks a fresh worker
+            lrn._discard()
+            start = time.perf_counter()
+            lrn.module("tools").add(1, 1)
+            starts.append(time.perf_counter() - start)
+        assert sorted(starts)[2] < 0.5, starts
+
+
+def test_a_learners_module_cannot_shadow_a_library(tmp_path):
+    folder = _submission(tmp_path, numpy="FAKE = True\n",
+                         probe="import numpy\n\ndef real():\n    return not hasattr(numpy, 'FAKE')\n")
+    with open_learner(folder, ["probe"]) as lrn:       # numpy was loaded before the submission
+        assert lrn.module("probe").real() is True
+
+
+def test_a_pool_not_ready_in_time_is_a_dead_worker(tmp_path):
+    folder = _submission(tmp_path, tools=TOOLS)
+    with open_learner(folder, ["tools"], preload=("numpy", "torch"), start_timeout_s=0.05) as lrn:
+        with pytest.raises(ImportFailed) as info:     # torch takes longer than that to load
+            lrn.module("tools").add(1, 2)
+        assert isinstance(info.value.cause, WorkerDied) and "did not answer in time" in str(info.value)

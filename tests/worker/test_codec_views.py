@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.isolation import codec
-from grader.isolation.client import Learner
+from learner_pool import open_learner, write_modules
 
 LEARNER = '''
 import numpy as np
@@ -54,10 +54,7 @@ def test_malformed_view_is_a_codec_error():
 
 @pytest.fixture
 def learner(tmp_path: Path):
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    (folder / "views_mod.py").write_text(LEARNER)
-    with Learner(folder, modules=["views_mod"], scratch=tmp_path / "scratch") as lrn:
+    with open_learner(write_modules(tmp_path / "submission", views_mod=LEARNER), ["views_mod"]) as lrn:
         yield lrn.module("views_mod")
 
 

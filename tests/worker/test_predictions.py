@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.cli import main
-from grader.isolation.client import Learner
+from learner_pool import open_learner
 from grader.practice.predictions import PredictionsError, show_predictions
 from kit_files import ROOT
 
@@ -41,7 +41,7 @@ def test_named_parameters_and_grads_cross_as_data(tmp_path):
         "        self.b = torch.zeros(3, requires_grad=True)\n"
         "    def forward(self, x):\n"
         "        return x @ self.w + self.b\n")
-    with Learner(tmp_path, modules=["tiny"]) as learner:
+    with open_learner(tmp_path, ["tiny"], preload=("numpy", "torch")) as learner:
         model = learner.module("tiny").Tiny()
         pairs = model.method_list("named_parameters")
         assert [name for name, _ in pairs] == ["w"]            # the plain tensor is not listed
