@@ -8,7 +8,7 @@ ARGS   ?=
 OUT    ?= out
 JOBS   ?=
 
-.PHONY: grade test test-fast bench batch notebooks watch gradescope predictions clean help
+.PHONY: grade test test-fast bench batch notebooks watch gradescope predictions svd-digits clean help
 
 help:
 	@echo "make grade [EX=ex03_matmul]   grade your exercises/ (all, or one exercise)"
@@ -20,6 +20,7 @@ help:
 	@echo "make notebooks                build notebooks/<exercise>.ipynb from the stubs"
 	@echo "make watch [EX=ex03_matmul]   re-grade on every save (Ctrl-C stops)"
 	@echo "make predictions [SUBMISSION=PATH]   train your ex04 model, draw build/ex04_predictions.png"
+	@echo "make svd-digits [SUBMISSION=PATH]    your ex08 pca rebuilds digits: build/ex08_svd_digits.png"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +45,10 @@ watch: $(STAMP)
 # ex04: the learner's SimpleMnist after one epoch of their fit, on 32 held-out digits.
 predictions: $(STAMP)
 	$(PY) -m grader show-predictions $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(ARGS)
+
+# ex08: MNIST digits rebuilt from 1, 5, 20 and 50 components of the learner's pca.
+svd-digits: $(STAMP)
+	$(PY) -m grader svd-digits $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(ARGS)
 
 batch: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]"; exit 2; }

@@ -131,6 +131,20 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
     return 0
 
 
+def svd_digits(*, submission: Path | None = None, out: Path | None = None,
+               settings: Settings) -> int:
+    """Rebuild digits from the learner's ex08 pca and draw them (``practice/svd_digits.py``)."""
+    from grader.practice.svd_digits import SvdDigitsError, show_svd_digits
+
+    try:
+        shown = show_svd_digits(submission=submission, out=out, settings=settings)
+    except SvdDigitsError as exc:
+        print(f"grader: no picture: {exc}", file=sys.stderr)
+        return 1
+    print(shown.summary())
+    return 0
+
+
 def _require_cuda() -> None:
     import torch
 

@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--n", type=int, default=32, metavar="N", help="digits to draw (default 32)")
     _common(pr)
 
+    sv = sub.add_parser("svd-digits", help="run your ex08 pca on the training digits and draw "
+                        "digits rebuilt from 1, 5, 20 and 50 components into a PNG")
+    sv.add_argument("--submission", type=Path, help="a folder, .zip or .ipynb (default: exercises/)")
+    sv.add_argument("--out", type=Path, metavar="FILE", help="default: build/ex08_svd_digits.png")
+    _common(sv)
+
     s = sub.add_parser("gradescope", help="grade a Gradescope upload into results.json")
     s.add_argument("exercises", nargs="*", metavar="EXERCISE")
     s.add_argument("--submission", type=Path, default=None, help="default: /autograder/submission")
@@ -100,4 +106,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 COMMANDS = {"grade": commands.grade, "batch": commands.batch, "merge": commands.merge,
             "watch": commands.watch, "hint": commands.hint,
-            "show-predictions": commands.show_predictions, "gradescope": commands.gradescope}
+            "show-predictions": commands.show_predictions, "svd-digits": commands.svd_digits,
+            "gradescope": commands.gradescope}

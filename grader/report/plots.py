@@ -1,4 +1,5 @@
-"""Pictures for feedback: a grid of held-out digits titled with what a model predicted.
+"""Pictures for feedback: a grid of held-out digits titled with what a model predicted, and
+rows of digits rebuilt from a few principal components.
 
 Matplotlib is imported inside the function, with its object-oriented Agg canvas rather than
 ``pyplot``, so importing the grader stays cheap and no global backend is switched.
@@ -7,7 +8,7 @@ Matplotlib is imported inside the function, with its object-oriented Agg canvas 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -54,6 +55,36 @@ def save_prediction_grid(images: Any, labels: Any, predictions: Any, path: str |
     wrong = int((guesses != truth).sum())
     figure.suptitle(title if title is not None else DEFAULT_TITLE.format(shown=shown, wrong=wrong),
                     fontsize=13)
+    figure.tight_layout()
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, format="png", dpi=80)
+    return target
+
+
+def save_rebuilt_grid(rows: Sequence[tuple[str, Any]], path: str | Path, *, title: str) -> Path:
+    """Save a PNG with one row of digits per ``(label, images)`` pair, the label over the
+    row's first digit; ``images`` are (N, 784) grey levels in [0, 1]. Creates the parent
+    folder; returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [(label, _as_numpy(images)) for label, images in rows]
+    columns = max(len(images) for _, images in rows)
+    figure = Figure(figsize=(1.3 * columns, 1.55 * len(rows) + 0.5))
+    FigureCanvasAgg(figure)
+    grid = figure.add_gridspec(len(rows), columns)
+    for r, (label, images) in enumerate(rows):
+        for c, image in enumerate(images):
+            axes = figure.add_subplot(grid[r, c])
+            axes.imshow(image.reshape(IMAGE_SIDE, IMAGE_SIDE), cmap="gray", vmin=0, vmax=1,
+                        interpolation="none")
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if c == 0:
+                axes.set_title(label, fontsize=11, loc="left")
+    figure.suptitle(title, fontsize=11)
     figure.tight_layout()
 
     target = Path(path)
