@@ -70,6 +70,21 @@ def open_submission(submission: Path, exercise_ids: Sequence[str], settings: Set
             pool.close()
 
 
+@contextlib.contextmanager
+def learner_for(submission: Path, modules: Sequence[str], settings: Settings, *,
+                preload: Sequence[str]) -> Iterator[Learner]:
+    """A worker client over a submission, for the tools that run a learner's code outside the
+    suites (``show-predictions``, ``svd-digits``): the same copy, policy and isolation as a
+    grading. ``SubmissionError`` when the submission cannot be loaded."""
+    with open_submission(submission, modules, settings, preload=preload) as (loaded, pool, gid, error):
+        if error is not None:
+            raise SubmissionError(error)
+        with Learner(loaded.directory, pool=pool, modules=sorted(loaded.modules),
+                     cells=loaded.cells, refused=loaded.refused, gid=gid) as learner:
+            learner.start()
+            yield learner
+
+
 def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
                      settings: Settings | None = None, name: str | None = None,
                      pool: Pool | None = None) -> Submission:

@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.engine.session import open_submission
-from grader.errors import LearnerError
-from grader.isolation.client import Learner
+from grader.engine.session import learner_for
+from grader.errors import LearnerError, SubmissionError
 from grader.isolation.proxies import ModuleProxy
 from grader.paths import EXERCISES_DIR, KIT_ROOT
 from grader.settings import Settings
@@ -61,14 +60,11 @@ def show_predictions(*, submission: Path | None = None, out: Path | None = None,
     out = Path(out) if out else KIT_ROOT / DEFAULT_OUT
     if n < 1:
         raise ValueError("n must be at least 1")
-    with open_submission(submission, [MODULE], settings,
-                         preload=["numpy", "torch"]) as (loaded, pool, gid, error):
-        if error is not None:
-            raise PredictionsError(error)
-        with Learner(loaded.directory, pool=pool, modules=sorted(loaded.modules),
-                     cells=loaded.cells, refused=loaded.refused, gid=gid) as learner:
-            learner.start()
+    try:
+        with learner_for(submission, [MODULE], settings, preload=["numpy", "torch"]) as learner:
             return _train_and_draw(learner.module(MODULE), out, n, settings)
+    except SubmissionError as exc:
+        raise PredictionsError(str(exc)) from None
 
 
 def _train_and_draw(ex: ModuleProxy, out: Path, n: int, settings: Settings) -> Predictions:

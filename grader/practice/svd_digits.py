@@ -12,17 +12,14 @@ worker, and what comes back is checked for shape before it is drawn.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from grader.engine.submission import load_submission
+from grader.engine.session import learner_for
 from grader.errors import LearnerError, SubmissionError
-from grader.files import scratch_dir
-from grader.isolation.client import Learner
 from grader.isolation.proxies import ModuleProxy
 from grader.paths import EXERCISES_DIR, KIT_ROOT
 from grader.settings import Settings
@@ -66,20 +63,13 @@ def show_svd_digits(*, submission: Path | None = None, out: Path | None = None,
     settings = settings or Settings()
     submission = Path(submission) if submission else EXERCISES_DIR
     out = Path(out) if out else KIT_ROOT / DEFAULT_OUT
-    scratch = scratch_dir("svd-digits-")
     try:
-        try:
-            loaded = load_submission(submission, scratch / "submission", exercise_ids=[MODULE])
-        except SubmissionError as exc:
-            raise SvdDigitsError(str(exc)) from None
-        if MODULE not in loaded.modules:
-            raise SvdDigitsError(f"{MODULE}.py is not in {submission}")
-        with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
-                     scratch=scratch / "worker") as learner:
-            learner.start(preload=["numpy"])
+        with learner_for(submission, [MODULE], settings, preload=["numpy"]) as learner:
+            if MODULE not in learner.available:
+                raise SvdDigitsError(f"{MODULE}.py is not in {submission}")
             return _rebuild_and_draw(learner.module(MODULE), out, settings)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    except SubmissionError as exc:
+        raise SvdDigitsError(str(exc)) from None
 
 
 def _rebuild_and_draw(ex: ModuleProxy, out: Path, settings: Settings) -> SvdDigits:
