@@ -34,6 +34,14 @@ class CheckKind(str, enum.Enum):
     CONSTRAINT = "constraint"
 
 
+class Visibility(str, enum.Enum):
+    """Where a check runs: ``public`` ones also in the student kit, ``hidden`` ones only where
+    the course grades (batch, Gradescope)."""
+
+    PUBLIC = "public"
+    HIDDEN = "hidden"
+
+
 @dataclass
 class Timing:
     learner_s: float
@@ -64,12 +72,14 @@ class Check:
     timing: Timing | None = None
     not_started: bool = False        # the function it called still raises NotImplementedError
     hints: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "status": self.status.value,
                 "points": self.points, "max_points": self.max_points, "feedback": self.feedback,
                 "device": self.device, "timing": self.timing.to_dict() if self.timing else None,
-                "function": self.function, "not_started": self.not_started}
+                "function": self.function, "not_started": self.not_started,
+                "visibility": self.visibility.value}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Check":
@@ -77,7 +87,8 @@ class Check:
                    max_points=d["max_points"], points=d["points"], feedback=d.get("feedback", ""),
                    function=d.get("function"), device=d.get("device"),
                    timing=Timing.from_dict(d["timing"]) if d.get("timing") else None,
-                   not_started=d.get("not_started", False))
+                   not_started=d.get("not_started", False),
+                   visibility=Visibility(d.get("visibility", Visibility.PUBLIC.value)))
 
 
 @dataclass

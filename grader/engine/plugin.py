@@ -2,7 +2,7 @@
 that turns every test's outcome into a typed ``Check``.
 
 Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
-``pytest.mark.check(points=..., kind=..., function=..., hints=(...))``; both markers are
+``pytest.mark.check(points=..., kind=..., function=..., hints=(...), visibility=...)``; both markers are
 checked before anything runs (``markers.py``). Fixtures:
 
 - ``ex``: the learner's module of the suite's exercise, as a proxy into the worker
@@ -79,7 +79,7 @@ class Collector:
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "exercise(id, note): the exercise a suite grades")
-        config.addinivalue_line("markers", "check(points, kind, function, hints): one graded check")
+        config.addinivalue_line("markers", "check(points, kind, function, hints, visibility): one graded check")
         # Outcomes are read from the exceptions, never from pytest's report text; its default
         # "long" tracebacks parse every frame's source and cost ~50 ms per failing check.
         config.option.tbstyle = "native"
@@ -205,7 +205,7 @@ class Collector:
                       points=spec.points if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints)
+                      hints=spec.hints, visibility=spec.visibility)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
         if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:
