@@ -144,7 +144,7 @@ def test_pairwise_sq_dists_lesson_example(ex):
                  call="pairwise_sq_dists(x, y)", inputs={"x": x, "y": y}, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_pairwise_sq_dists_random(ex, rng, device):
     for n, m, d in ((1, 1, 1), (5, 3, 2), (3, 7, 10), (40, 25, 8), (64, 1, 30)):
         for dtype in (torch.float32, torch.float64):
@@ -166,7 +166,7 @@ def test_pairwise_sq_dists_never_negative(ex, rng, device):
            f"a squared distance cannot be")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_pairwise_sq_dists_edge_cases(ex, device):
     for n, m, d in ((0, 3, 2), (3, 0, 2), (2, 3, 0)):
         x, y = torch.ones(n, d, device=device), torch.ones(m, d, device=device)
@@ -211,7 +211,7 @@ def test_softmax_lesson_example(ex):
     expect_array(ex.softmax(x), _softmax(x), call="softmax([1, 2, 3])", rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_softmax_random(ex, rng, device):
     for shape, dim in (((7,), 0), ((4, 6), -1), ((4, 6), 0), ((3, 4, 5), 1), ((2, 3, 4), -3),
                        ((5, 1), 1), ((64, 10), -1)):
@@ -271,7 +271,7 @@ def test_normalize_channels_lesson_example(ex):
                  call="normalize_channels(images, [2, 20], [1, 10])", rtol=1e-6)
 
 
-@pytest.mark.check(points=2, hints=(HINT_CHANNELS,))
+@pytest.mark.check(points=2, hints=(HINT_CHANNELS,), visibility="hidden")
 def test_normalize_channels_random(ex, rng, device):
     for n, c, h, w in ((1, 1, 1, 1), (2, 3, 4, 5), (5, 3, 8, 8), (3, 4, 2, 7), (1, 2, 28, 28)):
         for dtype in (torch.float32, torch.float64):
@@ -329,7 +329,7 @@ def test_knn_predict_lesson_example(ex):
                  hint="a tie goes to the label of the nearest neighbour")
 
 
-@pytest.mark.check(points=2, hints=(HINT_VOTE,))
+@pytest.mark.check(points=2, hints=(HINT_VOTE,), visibility="hidden")
 def test_knn_predict_brute_force(ex, rng, device):
     for n, m, d, k, classes in ((10, 4, 2, 1, 3), (30, 12, 5, 3, 4), (50, 20, 3, 5, 3),
                                 (40, 15, 8, 4, 5), (8, 6, 2, 8, 2)):
