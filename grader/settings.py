@@ -69,6 +69,7 @@ class Settings:
     sandbox_probe: tuple[str | None, str] | None = None   # a probe already made: (bwrap, why)
     batch_fork: bool = True         # batch children forked from the batch process (else started)
     data_dir: str | None = None     # the folder holding mnist_5k.npz (default: the kit's data/)
+    course: str | None = None       # the assignment file (default: course.toml at the kit's root)
 
     def with_limits(self, **changes: Any) -> "Settings":
         return replace(self, limits=replace(self.limits, **changes))
@@ -147,6 +148,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "open_files": _int(16, 1 << 20), "processes": _int(16, 1 << 16),
     "submission_timeout_s": _float_pos,
     "timing_lock": _path, "sandbox_probe": _probe, "batch_fork": _bool, "data_dir": _path,
+    "course": _path,
 }
 LIMIT_NAMES = {f.name for f in fields(Limits)}
 

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from grader import __version__
 from grader.cli import commands
+from grader.course import CourseError
 from grader.registry import UnknownExercise
 from grader.report.gradescope_format import VISIBILITIES
 from grader.settings import PARSERS, SettingsError, resolve
@@ -78,6 +79,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-timing", dest="timing", action="store_const", const=False, default=None,
                    help="skip the speed targets")
     p.add_argument("--seed", type=int, default=None, help="seed of the randomized cases")
+    p.add_argument("--course", default=None, metavar="FILE",
+                   help="the assignment file (default: course.toml at the kit's root)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "settings" in inspect.signature(run).parameters:
             options["settings"] = settings
         return run(**options)
-    except (SettingsError, UnknownExercise, commands.UsageError) as exc:
+    except (SettingsError, CourseError, UnknownExercise, commands.UsageError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,14 +11,19 @@ checked before anything runs (``markers.py``). Fixtures:
 - ``rng``: a NumPy generator seeded from the run's seed and the test's id;
 - ``seed``, ``settings``, ``check`` (the record of the running check);
 - ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent;
-- ``speed``: ``speed.check(case, device)`` times a function against the reference solution.
+- ``speed``: ``speed.check(case, device)`` times a function against its baseline;
+- ``course``: ``course.threshold(name)``, a threshold the suite declares in ``THRESHOLDS``
+  (its default there), as the assignment sets it (``grader/course.py``).
+
+The assignment (``course.toml``) may change a check's points and visibility, the thresholds
+and the speed targets; its keys are checked against the collected suites before any test runs.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ import pytest
 
 from grader import registry, truncation
 from grader.checks.expect import CheckFailed, LearnerSource
+from grader.course import Course
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
 from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
@@ -64,6 +70,20 @@ class Context:
     seed: int
     settings: Settings
     cuda_available: bool = False
+    course: Course = field(default_factory=Course)
+
+
+class CourseView:
+    """What the suites' ``course`` fixture gives: the assignment's values for one exercise."""
+
+    def __init__(self, course: Course, exercise: str, declared: dict[str, float]) -> None:
+        self.course, self.exercise, self.declared = course, exercise, declared
+
+    def threshold(self, name: str) -> float:
+        if name not in self.declared:
+            raise KeyError(f"{self.exercise}: the suite asks for threshold {name!r} but does not "
+                           f"declare it in THRESHOLDS")
+        return self.course.threshold(self.exercise, name, self.declared[name])
 
 
 class Collector:
@@ -119,6 +139,11 @@ class Collector:
         return np.random.default_rng([self.context.seed, zlib.crc32(request.node.nodeid.encode())])
 
     @pytest.fixture
+    def course(self, request: pytest.FixtureRequest) -> CourseView:
+        return CourseView(self.context.course, _exercise_id(request.node),
+                          getattr(request.module, "THRESHOLDS", {}))
+
+    @pytest.fixture
     def check(self, request: pytest.FixtureRequest) -> CheckRecord:
         record = CheckRecord()
         request.node.grader_record = record
@@ -128,7 +153,8 @@ class Collector:
     def speed(self, check: CheckRecord, rng: np.random.Generator) -> SpeedCheck:
         """``speed.check(case, device)``: a speed target against the reference (engine/timing.py)."""
         return SpeedCheck(learner=self.context.learner, references=self.references,
-                          settings=self.context.settings, record=check, rng=rng)
+                          settings=self.context.settings, record=check, rng=rng,
+                          course=self.context.course)
 
     def pytest_sessionfinish(self) -> None:
         self.references.close()
@@ -139,18 +165,18 @@ class Collector:
         self._start_references({e.id for e in selected if _SPEED_FIXTURE.search(e.suite.read_text())})
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Read every test's markers before any test runs: a malformed one stops the run."""
+        """Read every test's markers before any test runs, with the assignment's changes to
+        them: a malformed marker or a course key that names nothing stops the run."""
         for item in items:
             try:
                 exercise = _exercise_marker(item)
-                marker = item.get_closest_marker("check")
-                self._checks[item.nodeid] = (parse_check(item.nodeid, marker.args, marker.kwargs)
-                                             if marker else CheckSpec())
+                self._checks[item.nodeid] = check_spec(item, self.context.course)
             except MarkerError as exc:
                 self.errors.append(str(exc))
                 continue
             if exercise.note:
                 self.notes[exercise.id] = exercise.note
+        self.errors += course_problems(self.context.course, items)
         if self.errors:
             raise pytest.UsageError("; ".join(self.errors))
 
@@ -217,11 +243,12 @@ class SpeedCheck:
     raises ``CheckFailed`` with the times, the ratio and a hint; skipped without timing."""
 
     def __init__(self, *, learner: Learner, references: References, settings: Settings,
-                 record: CheckRecord, rng: np.random.Generator) -> None:
+                 record: CheckRecord, rng: np.random.Generator, course: Course | None = None) -> None:
         self.learner, self.references, self.settings = learner, references, settings
-        self.record, self.rng = record, rng
+        self.record, self.rng, self.course = record, rng, course or Course()
 
     def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
+        case = replace(case, target=self.course.speed_target(case.module, case.function, case.target))
         if not self.settings.timing:
             pytest.skip(TIMING_DISABLED)
         reference = self.references.get(case.module)
@@ -279,6 +306,55 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
 
 
 _SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
+
+
+def check_spec(item: Any, course: Course) -> CheckSpec:
+    """The check a test is: its marker's, with the assignment's points and visibility."""
+    marker = item.get_closest_marker("check")
+    spec = parse_check(item.nodeid, marker.args, marker.kwargs) if marker else CheckSpec()
+    change = course.override(_exercise_id(item), _check_name(item))
+    if change.points is not None:
+        spec = replace(spec, points=change.points)
+    if change.visibility is not None:
+        spec = replace(spec, visibility=change.visibility)
+    return spec
+
+
+def course_problems(course: Course, items: list[Any]) -> list[str]:
+    """The assignment's keys that name no check, threshold or speed target of a collected suite."""
+    checks: dict[str, set[str]] = {}
+    modules: dict[str, Any] = {}
+    for item in items:
+        try:
+            ex_id = _exercise_id(item)
+        except MarkerError:
+            continue
+        checks.setdefault(ex_id, set()).add(_check_name(item))
+        modules[ex_id] = item.module
+    where = course.source
+    problems = []
+    for key in course.checks:
+        ex_id, name = key.split("/", 1)
+        if ex_id in checks and name not in checks[ex_id]:
+            problems.append(f"{where}: [checks] {key!r} names no check of {ex_id}; its checks are "
+                            f"{', '.join(sorted(checks[ex_id]))}")
+    for ex_id, table in course.thresholds.items():
+        declared = getattr(modules.get(ex_id), "THRESHOLDS", {})
+        for name in set(table) - set(declared) if ex_id in modules else ():
+            problems.append(f"{where}: [thresholds.{ex_id}] {name}: the suite declares "
+                            f"{', '.join(sorted(declared)) or 'no thresholds'}")
+    for key in course.speed:
+        ex_id, function = key.split(".", 1)
+        declared = getattr(modules.get(ex_id), "SPEED", {})
+        if ex_id in modules and function not in declared:
+            problems.append(f"{where}: [speed] {key!r}: {ex_id}'s speed targets are "
+                            f"{', '.join(sorted(declared)) or 'none'}")
+    return problems
+
+
+def _check_name(item: Any) -> str:
+    """The check's name as the assignment file knows it: the test's, without parameters."""
+    return getattr(item, "originalname", item.name).removeprefix("test_")
 
 
 def _exercise_marker(item: Any):

@@ -12,6 +12,7 @@ from typing import Sequence
 import pytest
 
 from grader import __version__, registry
+from grader.course import Course, for_settings
 from grader.engine.notebook_source import cell_errors
 from grader.engine.plugin import Collector, Context
 from grader.engine.submission import LoadedSubmission, load_submission, submission_name
@@ -19,7 +20,7 @@ from grader.errors import SubmissionError
 from grader.files import scratch_dir
 from grader.isolation.client import Learner
 from grader.isolation.launch import describe_sandbox, sandbox_for
-from grader.paths import SUITES_DIR
+from grader.paths import BASELINES_DIR, SUITES_DIR
 from grader.results import ExerciseStatus, Submission
 from grader.settings import Settings
 
@@ -31,10 +32,13 @@ class GraderError(RuntimeError):
 
 
 def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
-                     settings: Settings | None = None, name: str | None = None) -> Submission:
-    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: all)."""
+                     settings: Settings | None = None, name: str | None = None,
+                     course: Course | None = None) -> Submission:
+    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: the
+    assignment's, ``course.toml``; the course ``settings.course`` names unless one is given)."""
     settings = settings or Settings()
-    selected = registry.select(list(exercises) if exercises else None)
+    course = course or for_settings(settings)
+    selected = registry.select(list(exercises) if exercises else None, course)
     ids = [e.id for e in selected]
     scratch = scratch_dir()
     try:
@@ -47,7 +51,7 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
             empty.mkdir()
             loaded = LoadedSubmission(submission_name(Path(submission)), Path(submission), empty,
                                       set(), "", [])
-        result = _run_suites(loaded, selected, settings, scratch)
+        result = _run_suites(loaded, selected, settings, scratch, course)
         result.submission = name or loaded.name
         if error is not None:
             result.mark_error(error)
@@ -57,14 +61,14 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
 
 
 def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
-                settings: Settings, scratch: Path) -> Submission:
+                settings: Settings, scratch: Path, course: Course) -> Submission:
     with Learner(loaded.directory, modules=sorted(loaded.modules), settings=settings,
                  scratch=scratch / "worker") as learner:
         # The worker starts now and imports NumPy (and PyTorch, for an exercise that uses it)
         # while pytest starts and collects the suites here.
         learner.start(preload=registry.preload_for(selected, loaded.modules))
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
-                          settings=settings)
+                          settings=settings, course=course)
         collector = Collector(context, selected)
         collector.start_references(selected)   # the reference worker gets ready meanwhile too
         # This imports torch here (for an exercise that uses it): after both workers started.
@@ -88,7 +92,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                                  notebook=loaded.source.name)
         return Submission(submission=loaded.name,
                           exercises=[collector.exercises[e.id] for e in selected],
-                          environment=environment(settings, selected, loaded, cuda),
+                          environment=environment(settings, selected, loaded, cuda, course),
                           notes=[n for n in notes if n])
 
 
@@ -107,15 +111,21 @@ def _version(package: str) -> str | None:
         return None
 
 
-def suites_digest(selected: list[registry.ExerciseInfo]) -> str:
+def suites_digest(selected: list[registry.ExerciseInfo], course: Course | None = None) -> str:
+    """What grades a submission besides its own files: the suites, the speed checks'
+    baselines and the assignment (a batch regrades when any of them changes)."""
     h = hashlib.sha256()
     for e in selected:
         h.update(e.suite.name.encode() + b"\0" + e.suite.read_bytes())
+        baseline = BASELINES_DIR / e.filename
+        if baseline.exists():
+            h.update(b"baseline\0" + baseline.read_bytes())
+    h.update(b"course\0" + (course or Course()).digest().encode())
     return h.hexdigest()
 
 
 def environment(settings: Settings, selected: list[registry.ExerciseInfo],
-                loaded: LoadedSubmission, cuda: bool) -> dict:
+                loaded: LoadedSubmission, cuda: bool, course: Course | None = None) -> dict:
     device = "cpu"
     if cuda:
         import torch
@@ -124,5 +134,5 @@ def environment(settings: Settings, selected: list[registry.ExerciseInfo],
     return {"grader_version": __version__, "python": platform.python_version(),
             "numpy": _version("numpy"), "torch": _version("torch"), "device": device,
             "seed": settings.seed, "timing": settings.timing,
-            "suites_sha256": suites_digest(selected), "submission_sha256": loaded.sha256,
+            "suites_sha256": suites_digest(selected, course), "submission_sha256": loaded.sha256,
             "limits": settings.limits.to_dict()}
