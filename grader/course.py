@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from grader.results import Visibility
+from grader.results import Hidden, Visibility
 
 try:
     import tomllib
@@ -71,17 +71,6 @@ class CourseError(ValueError):
 class CheckOverride:
     points: float | None = None
     visibility: Visibility | None = None
-
-
-@dataclass(frozen=True)
-class Hidden:
-    """Hidden checks a student kit does not hold: they run when the course grades."""
-
-    checks: int = 0
-    points: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"checks": self.checks, "points": self.points}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMiss
                            WorkerDied, WorkerTimeout)
 from grader.isolation.client import Learner
 from grader.isolation.proxies import ModuleProxy
-from grader.results import Check, CheckStatus, Exercise, Timing
+from grader.results import Check, CheckStatus, Exercise, Timing, Visibility
 from grader.settings import Settings
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
@@ -89,7 +89,8 @@ class CourseView:
 class Collector:
     def __init__(self, context: Context, selected: list[registry.ExerciseInfo]) -> None:
         self.context = context
-        self.exercises = {e.id: Exercise(e.id, e.title) for e in selected}
+        self.exercises = {e.id: Exercise(e.id, e.title, hidden=context.course.hidden_for(e.id))
+                          for e in selected}
         self.notes: dict[str, str] = {}      # an exercise's report note, from its suite's marker
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
@@ -176,7 +177,7 @@ class Collector:
                 continue
             if exercise.note:
                 self.notes[exercise.id] = exercise.note
-        self.errors += course_problems(self.context.course, items)
+        self.errors += course_problems(self.context.course, items, self._checks)
         if self.errors:
             raise pytest.UsageError("; ".join(self.errors))
 
@@ -225,13 +226,16 @@ class Collector:
         output = self.context.learner.take_output()
         if output.strip() and status not in (CheckStatus.PASSED, CheckStatus.SKIPPED):
             feedback += "\n  your code printed:\n    " + output.strip().replace("\n", "\n    ")
-        skipped = status is CheckStatus.SKIPPED
-        check = Check(id=name, kind=spec.kind, status=status,
-                      max_points=0.0 if skipped else spec.points,
-                      points=spec.points if status is CheckStatus.PASSED else 0.0,
+        # The maximum is the assignment's, the same on every machine and with every flag: a
+        # check not run here (timing disabled) keeps its points in the maximum and scores 0,
+        # and a GPU variant is informational, never worth points, run or not.
+        informational = device not in (None, "cpu")
+        worth = 0.0 if informational else spec.points
+        check = Check(id=name, kind=spec.kind, status=status, max_points=worth,
+                      points=worth if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints, visibility=spec.visibility)
+                      hints=spec.hints, visibility=spec.visibility, informational=informational)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
         if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:
@@ -320,8 +324,9 @@ def check_spec(item: Any, course: Course) -> CheckSpec:
     return spec
 
 
-def course_problems(course: Course, items: list[Any]) -> list[str]:
-    """The assignment's keys that name no check, threshold or speed target of a collected suite."""
+def course_problems(course: Course, items: list[Any], specs: dict[str, CheckSpec]) -> list[str]:
+    """The assignment's keys that name no check, threshold or speed target of a collected
+    suite, and a ``[hidden]`` count (a student kit's) beside suites that hold hidden checks."""
     checks: dict[str, set[str]] = {}
     modules: dict[str, Any] = {}
     for item in items:
@@ -332,7 +337,11 @@ def course_problems(course: Course, items: list[Any]) -> list[str]:
         checks.setdefault(ex_id, set()).add(_check_name(item))
         modules[ex_id] = item.module
     where = course.source
-    problems = []
+    problems = [f"{where}: [hidden] {ex_id}: this kit holds the hidden checks themselves; the "
+                f"[hidden] table belongs in a student kit's course.toml (grader release writes it)"
+                for ex_id in sorted(course.hidden)
+                if any(_exercise_id(i) == ex_id and i.nodeid in specs
+                       and specs[i.nodeid].visibility is Visibility.HIDDEN for i in items)]
     for key in course.checks:
         ex_id, name = key.split("/", 1)
         if ex_id in checks and name not in checks[ex_id]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grader.course import Course, CheckOverride
+from grader.results import Hidden
 from grader.engine.session import GraderError, grade_submission
 from grader.paths import SOLUTIONS_DIR
 from grader.results import Visibility
@@ -65,6 +66,7 @@ def test_the_course_chooses_the_exercises():
     (Course(thresholds={"ex04_simple_mnist": {"fit_acuracy": 0.9}}),
      "[thresholds.ex04_simple_mnist] fit_acuracy: the suite declares fit_accuracy"),
     (Course(speed={"ex03_matmul.matvec": 3}), "ex03_matmul's speed targets are matmul"),
+    (Course(hidden={"ex01_vectors": Hidden(4, 5)}), "the [hidden] table belongs in a student kit"),
 ])
 def test_a_course_key_that_names_nothing_stops_the_run(course, says):
     with pytest.raises(GraderError) as info:
