@@ -68,14 +68,17 @@ class Timing:
     ratio: float
     target_ratio: float
     rounds: int = 0
+    baseline: str | None = None      # what reference_s timed, e.g. "np.matmul"
 
     def to_dict(self) -> dict[str, Any]:
         return {"learner_s": self.learner_s, "reference_s": self.reference_s,
-                "ratio": self.ratio, "target_ratio": self.target_ratio, "rounds": self.rounds}
+                "ratio": self.ratio, "target_ratio": self.target_ratio, "rounds": self.rounds,
+                "baseline": self.baseline}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Timing":
-        return cls(d["learner_s"], d["reference_s"], d["ratio"], d["target_ratio"], d.get("rounds", 0))
+        return cls(d["learner_s"], d["reference_s"], d["ratio"], d["target_ratio"],
+                   d.get("rounds", 0), d.get("baseline"))
 
 
 @dataclass

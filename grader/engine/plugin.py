@@ -52,7 +52,7 @@ INTERNAL = "internal error in the grader (not your fault, please report it): {er
 NO_CUDA = "no CUDA device on this machine"
 CUDA_NOT_SELECTED = "GPU checks not selected (--device cpu)"
 TIMING_DISABLED = "timing disabled (--no-timing)"
-NO_REFERENCE = "no reference solution for {module} is installed, so there is nothing to time against"
+NO_REFERENCE = "no speed baseline for {module} (baselines/{module}.py), so there is nothing to time against"
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Collector:
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
         self._checks: dict[str, CheckSpec] = {}
-        self.references = References(context.settings)   # the reference worker, started on use
+        self.references = References(context.settings)   # the baselines' worker, started on use
 
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -152,7 +152,7 @@ class Collector:
 
     @pytest.fixture
     def speed(self, check: CheckRecord, rng: np.random.Generator) -> SpeedCheck:
-        """``speed.check(case, device)``: a speed target against the reference (engine/timing.py)."""
+        """``speed.check(case, device)``: a speed target against its baseline (engine/timing.py)."""
         return SpeedCheck(learner=self.context.learner, references=self.references,
                           settings=self.context.settings, record=check, rng=rng,
                           course=self.context.course)
