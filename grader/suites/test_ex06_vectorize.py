@@ -7,8 +7,9 @@ Every function has three more checks beside correctness:
 - ``<function>_vectorized`` (constraint, no noise): no line of the learner's code runs more
   often when the rows grow (grader/vectorized.py);
 - ``<function>_speed[cpu]`` / ``[cuda]`` (timing): within ``SPEED[...].target`` times the
-  reference's time on the same inputs (grader/timing.py; the README's "Speed targets" says
-  how the targets were chosen). The timed inputs have many short rows: the shape where a
+  time of its baseline (``baselines/ex06_vectorize.py``: the library routine the function
+  may not use) on the same inputs (grader/engine/timing.py; the README's "Speed targets"
+  says how the targets were chosen). The timed inputs have many short rows: the shape where a
   Python loop over rows costs most and moving the outputs between processes costs least.
 
 Tests that take ``device`` run on the CPU and on CUDA; without a GPU the CUDA ones are skipped
@@ -97,6 +98,12 @@ def _nearest_label(train_x, train_y, test_x, k=1):
 
 
 # -- speed targets: the cases the timing checks (and `make bench`) run ---------------------------
+# Each target is a ratio to the function's baseline (baselines/ex06_vectorize.py), set near the
+# geometric middle of the solutions' and bench/anti's row loops' ratios, measured by `make bench`
+# with 2 busy processes (30 verdicts each; median, and worst: highest for the solution, lowest
+# for the loop): pairwise_sq_dists 0.99 (1.24) vs 45 (25), target 6; softmax 0.40 (0.60) vs 40
+# (26), target 4; normalize_channels 1.04 (2.02) vs 34 (24), target 6; knn_predict 0.94 (1.24)
+# vs 21 (12), target 4. README, "Speed targets".
 def _speed_knn_args(rng):
     return (*_separated_knn_args(rng, 256, 512, 16), 1)
 
@@ -104,21 +111,24 @@ def _speed_knn_args(rng):
 SPEED = {
     "pairwise_sq_dists": SpeedCase(
         MODULE, "pairwise_sq_dists", lambda rng: (_randn(rng, 1024, 16), _randn(rng, 16, 16)),
-        lambda args: _sq_dists(*args), target=5.0, inputs="x (1024, 16) and y (16, 16) float32",
-        rtol=1e-4, atol=1e-3, hint=HINT_EXPANSION),
+        lambda args: _sq_dists(*args), target=6.0, inputs="x (1024, 16) and y (16, 16) float32",
+        rtol=1e-4, atol=1e-3, hint=HINT_EXPANSION, baseline="torch.cdist(x, y).square()"),
     "softmax": SpeedCase(
         MODULE, "softmax", lambda rng: (_randn(rng, 2048, 10) * 3,), lambda args: _softmax(*args),
-        target=5.0, inputs="x (2048, 10) float32", rtol=1e-5, atol=1e-6,
-        hint="one max, one exp, one sum and one division over the whole tensor, along dim"),
+        target=4.0, inputs="x (2048, 10) float32", rtol=1e-5, atol=1e-6,
+        hint="one max, one exp, one sum and one division over the whole tensor, along dim",
+        baseline="torch.softmax"),
     "normalize_channels": SpeedCase(
         MODULE, "normalize_channels",
         lambda rng: (_randn(rng, 1024, 3, 4, 4), torch.tensor([0.5, 0.4, 0.3]),
                      torch.tensor([0.2, 0.25, 0.3])),
-        lambda args: _normalized(*args), target=5.0,
+        lambda args: _normalized(*args), target=6.0,
         inputs="images (1024, 3, 4, 4) float32, mean and std (3,)", rtol=1e-5, atol=1e-5,
-        hint=HINT_CHANNELS),
+        hint=HINT_CHANNELS, baseline="F.batch_norm"),
     "knn_predict": SpeedCase(
-        MODULE, "knn_predict", _speed_knn_args, lambda args: _nearest_label(*args), target=5.0, inputs="train_x (256, 16), test_x (512, 16) float32, k=1", hint=HINT_VOTE),
+        MODULE, "knn_predict", _speed_knn_args, lambda args: _nearest_label(*args), target=4.0,
+        inputs="train_x (256, 16), test_x (512, 16) float32, k=1", hint=HINT_VOTE,
+        baseline="torch.cdist with topk"),
 }
 
 # Two inputs per function for the vectorization checks: only the rows (samples) grow.
