@@ -68,9 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("exercises", nargs="*", metavar="EXERCISE")
     s.add_argument("--submission", type=Path, default=None, help="default: /autograder/submission")
     s.add_argument("--results", type=Path, default=None, help="default: /autograder/results/results.json")
-    s.add_argument("--visibility", choices=VISIBILITIES, default="visible")
-    s.add_argument("--build-zip", type=Path, metavar="ZIP", help="instead: build autograder.zip")
+    s.add_argument("--visibility", choices=VISIBILITIES, default=None,
+                   help="of the public checks' tests (default: course.toml [gradescope], visible)")
+    s.add_argument("--hidden-visibility", choices=VISIBILITIES, default=None,
+                   help="of the hidden checks' tests (default: course.toml, after_due_date)")
+    s.add_argument("--build-zip", type=Path, metavar="ZIP",
+                   help="instead: build autograder.zip for the assignment (or the EXERCISEs given)")
     _common(s)
+
+    r = sub.add_parser("release", help="write the course's release: a student kit without the "
+                       "answers or hidden checks, autograder.zip and the solutions (course.toml)")
+    r.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="writes DIR/student/, DIR/autograder.zip, DIR/solutions/")
+    r.add_argument("--course", default=None, metavar="FILE", help="the assignment file")
+
+    c = sub.add_parser("course", help="show the assignment: every check, its points and visibility")
+    c.add_argument("--course", default=None, metavar="FILE", help="the assignment file")
     return p
 
 
@@ -103,4 +116,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 COMMANDS = {"grade": commands.grade, "batch": commands.batch, "merge": commands.merge,
             "watch": commands.watch, "hint": commands.hint,
-            "show-predictions": commands.show_predictions, "gradescope": commands.gradescope}
+            "show-predictions": commands.show_predictions, "gradescope": commands.gradescope,
+            "release": commands.release, "course": commands.course}
