@@ -1,31 +1,38 @@
-# The kit's commands. `make grade` and `make test` create .venv when it is missing.
+# The kit's commands. `make grade` and `make test` create .venv when it is missing;
+# PY=/path/to/python uses that interpreter as it is instead (nothing is installed).
 PYTHON ?= python3
 VENV   := .venv
+ifeq ($(strip $(PY)),)
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+else
+STAMP  :=
+endif
 EX     ?=
 ARGS   ?=
 OUT    ?= out
 JOBS   ?=
 
-.PHONY: grade test test-fast bench batch notebooks watch gradescope predictions svd-digits clean help
+.PHONY: grade test test-fast bench batch notebooks watch gradescope predictions svd-digits release course clean help
 
 help:
 	@echo "make grade [EX=ex03_matmul]   grade your exercises/ (all, or one exercise)"
 	@echo "make test                     run the kit's own tests (all tiers, a few minutes)"
 	@echo "make test-fast                the unit tier only (no worker processes, seconds)"
 	@echo "make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]   grade a class (instructors)"
-	@echo "make gradescope               build autograder.zip for Gradescope"
+	@echo "make course                   show the assignment (course.toml): checks, points, visibility"
+	@echo "make release [OUT=DIR]        student kit, autograder.zip and solutions (default build/release)"
+	@echo "make gradescope [EX=\"ex01 ex03\"] [VISIBILITY=...] [HIDDEN_VISIBILITY=...]   build autograder.zip"
 	@echo "make bench                    benchmarks (timing stability, grading speed)"
 	@echo "make notebooks                build notebooks/<exercise>.ipynb from the stubs"
 	@echo "make watch [EX=ex03_matmul]   re-grade on every save (Ctrl-C stops)"
 	@echo "make predictions [SUBMISSION=PATH]   train your ex04 model, draw build/ex04_predictions.png"
 	@echo "make svd-digits [SUBMISSION=PATH]    your ex08 pca rebuilds digits: build/ex08_svd_digits.png"
 
-$(STAMP): pyproject.toml constraints.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
-	@touch $(STAMP)
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	@touch $@
 
 grade: $(STAMP)
 	$(PY) -m grader grade $(EX) $(ARGS)
@@ -54,8 +61,18 @@ batch: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]"; exit 2; }
 	$(PY) -m grader batch "$(SUBMISSIONS)" $(EX) $(ARGS) --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
 
+# One assignment's autograder: the exercises of course.toml (or EX), its visibilities (or
+# VISIBILITY for the public checks' tests, HIDDEN_VISIBILITY for the hidden ones').
+ZIP ?= autograder.zip
 gradescope: $(STAMP)
-	$(PY) -m grader gradescope --build-zip autograder.zip
+	$(PY) -m grader gradescope --build-zip "$(ZIP)" $(EX) $(if $(VISIBILITY),--visibility $(VISIBILITY)) $(if $(HIDDEN_VISIBILITY),--hidden-visibility $(HIDDEN_VISIBILITY)) $(ARGS)
+
+# A course's release (grader/instructor/release.py): DIR/student/, DIR/autograder.zip, DIR/solutions/.
+release: $(STAMP)
+	$(PY) -m grader release --out "$(if $(filter command line,$(origin OUT)),$(OUT),build/release)" $(ARGS)
+
+course: $(STAMP)
+	$(PY) -m grader course $(ARGS)
 
 # Benchmarks. First grading speed (bench/grading.py: `grader grade` whole kit and per
 # exercise, worker starts, batch throughput, otter comparison when /tmp/otter-venv exists;

@@ -1,7 +1,7 @@
 """Timing stability benchmark (part of ``make bench``; not a unit test).
 
-Runs every speed target of the hidden suites (their ``SPEED`` cases) many times against the
-reference solution, once with the solutions as the learner (every verdict must pass) and once
+Runs every speed target of the suites (their ``SPEED`` cases) many times against its
+baseline (``baselines/``), once with the solutions as the learner (every verdict must pass) and once
 with the loop-based anti-solutions in ``bench/anti/`` (every verdict must fail), optionally
 while ``--busy N`` processes burn CPU. It prints a table of pass rates and the spread of the
 ratios and writes every verdict to a JSON file. Exit status 0 when every verdict went the way

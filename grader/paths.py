@@ -24,7 +24,11 @@ def kit_folder(name: str) -> Path:
 
 SUITES_DIR = PACKAGE / "suites"
 EXERCISES_DIR = kit_folder("exercises")
-SOLUTIONS_DIR = KIT_ROOT / "solutions"      # never in a wheel: the speed checks skip without it
+SOLUTIONS_DIR = KIT_ROOT / "solutions"      # never in a wheel, a student kit or the autograder
+BASELINES_DIR = kit_folder("baselines")     # what the speed checks time against (engine/timing.py)
 NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
 LESSONS_DIR = NOTEBOOKS_DIR / "lessons"
 DATA_DIR = kit_folder("data")
+# The assignment (grader/course.py): the kit's own, else a wheel's copy.
+COURSE_FILE = (SHARE_DIR / "course.toml" if not (KIT_ROOT / "course.toml").exists()
+               and (SHARE_DIR / "course.toml").exists() else KIT_ROOT / "course.toml")

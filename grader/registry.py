@@ -11,19 +11,25 @@ sure). From it:
 - ``uses_torch``: it imports torch (the worker then preloads torch);
 - ``suite``: ``grader/suites/test_<id>.py``, the hidden checks (may not exist yet).
 
-The reference solution is read when there is one, else the stub: a learner edits the stub,
-and their syntax error or extra helper must not change what the grader knows. Adding an
-exercise therefore touches no grader code (README, "Adding an exercise").
+The reference solution is read when there is one, else the manifest ``grader/suites/
+exercises.json`` that ``grader release`` and the Gradescope zip carry (neither has
+``solutions/``), else the stub: a learner edits the stub, and their syntax error or extra
+helper must not change what the grader knows. Adding an exercise therefore touches no
+grader code (README, "Adding an exercise").
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Iterable
 
 from grader.paths import EXERCISES_DIR, SOLUTIONS_DIR, SUITES_DIR
+
+MANIFEST = SUITES_DIR / "exercises.json"
 
 ID_PATTERN = re.compile(r"ex\d\d_\w+")
 TITLE_PREFIX = re.compile(r"^Exercise \d+:\s*")
@@ -62,14 +68,35 @@ def read_exercise(path: Path) -> ExerciseInfo:
     return ExerciseInfo(Path(path).stem, title, functions, uses_torch="torch" in imported)
 
 
-def discover(solutions: Path = SOLUTIONS_DIR, stubs: Path = EXERCISES_DIR) -> tuple[ExerciseInfo, ...]:
-    """Every exercise with a solution or a stub, in teaching order."""
-    found: dict[str, Path] = {}
-    for folder in (stubs, solutions):           # the solution, where there is one, wins
-        for path in sorted(Path(folder).glob("ex*.py")):
-            if ID_PATTERN.fullmatch(path.stem):
-                found[path.stem] = path
-    return tuple(read_exercise(found[ex_id]) for ex_id in sorted(found))
+def discover(solutions: Path = SOLUTIONS_DIR, stubs: Path = EXERCISES_DIR,
+             manifest: Path = MANIFEST) -> tuple[ExerciseInfo, ...]:
+    """Every exercise with a solution, a manifest entry or a stub, in teaching order."""
+    found: dict[str, Path | ExerciseInfo] = {}
+    for path in sorted(Path(stubs).glob("ex*.py")):
+        if ID_PATTERN.fullmatch(path.stem):
+            found[path.stem] = path
+    found.update({e.id: e for e in read_manifest(manifest)})   # the manifest wins over a stub
+    for path in sorted(Path(solutions).glob("ex*.py")):         # and a solution over both
+        if ID_PATTERN.fullmatch(path.stem):
+            found[path.stem] = path
+    return tuple(v if isinstance(v, ExerciseInfo) else read_exercise(v)
+                 for _, v in sorted(found.items()))
+
+
+def read_manifest(path: Path = MANIFEST) -> list[ExerciseInfo]:
+    try:
+        entries = json.loads(Path(path).read_text(encoding="utf-8"))["exercises"]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: cannot read the exercise manifest ({exc})") from None
+    return [ExerciseInfo(e["id"], e["title"], tuple(e["functions"]), bool(e["uses_torch"]))
+            for e in entries]
+
+
+def manifest(exercises: Iterable[ExerciseInfo]) -> dict[str, Any]:
+    """What ``read_manifest`` reads back: written where ``solutions/`` does not go."""
+    return {"exercises": [{**asdict(e), "functions": list(e.functions)} for e in exercises]}
 
 
 EXERCISES: tuple[ExerciseInfo, ...] = discover()
@@ -80,8 +107,11 @@ class UnknownExercise(ValueError):
     pass
 
 
-def select(ids: list[str] | tuple[str, ...] | None) -> list[ExerciseInfo]:
-    """The exercises named (by id or by number, e.g. ``ex03`` or ``3``), or all of them."""
+def select(ids: list[str] | tuple[str, ...] | None, course: Any = None) -> list[ExerciseInfo]:
+    """The exercises named (by id or by number, e.g. ``ex03`` or ``3``); none named: the
+    assignment's (``course.exercises``, grader/course.py), or every exercise with a suite."""
+    if not ids and course is not None and course.exercises:
+        ids = list(course.exercises)
     if not ids:
         return [e for e in EXERCISES if e.suite.exists()]
     chosen = []

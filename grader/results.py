@@ -34,6 +34,33 @@ class CheckKind(str, enum.Enum):
     CONSTRAINT = "constraint"
 
 
+class Visibility(str, enum.Enum):
+    """Where a check runs: ``public`` ones also in the student kit, ``hidden`` ones only where
+    the course grades (batch, Gradescope)."""
+
+    PUBLIC = "public"
+    HIDDEN = "hidden"
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """Hidden checks a student kit does not hold (``grader release`` counts them): they run
+    when the course grades, and count in the assignment's maximum."""
+
+    checks: int = 0
+    points: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checks": self.checks, "points": self.points}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "Hidden":
+        return cls(int(d.get("checks", 0)), float(d.get("points", 0.0))) if d else cls()
+
+    def __add__(self, other: "Hidden") -> "Hidden":
+        return Hidden(self.checks + other.checks, round(self.points + other.points, 6))
+
+
 @dataclass
 class Timing:
     learner_s: float
@@ -41,14 +68,17 @@ class Timing:
     ratio: float
     target_ratio: float
     rounds: int = 0
+    baseline: str | None = None      # what reference_s timed, e.g. "np.matmul"
 
     def to_dict(self) -> dict[str, Any]:
         return {"learner_s": self.learner_s, "reference_s": self.reference_s,
-                "ratio": self.ratio, "target_ratio": self.target_ratio, "rounds": self.rounds}
+                "ratio": self.ratio, "target_ratio": self.target_ratio, "rounds": self.rounds,
+                "baseline": self.baseline}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Timing":
-        return cls(d["learner_s"], d["reference_s"], d["ratio"], d["target_ratio"], d.get("rounds", 0))
+        return cls(d["learner_s"], d["reference_s"], d["ratio"], d["target_ratio"],
+                   d.get("rounds", 0), d.get("baseline"))
 
 
 @dataclass
@@ -64,12 +94,17 @@ class Check:
     timing: Timing | None = None
     not_started: bool = False        # the function it called still raises NotImplementedError
     hints: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
+    # A check that never scores (a GPU variant): reported, but outside points and status, so
+    # that the maximum is the same on every machine.
+    informational: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "status": self.status.value,
                 "points": self.points, "max_points": self.max_points, "feedback": self.feedback,
                 "device": self.device, "timing": self.timing.to_dict() if self.timing else None,
-                "function": self.function, "not_started": self.not_started}
+                "function": self.function, "not_started": self.not_started,
+                "visibility": self.visibility.value, "informational": self.informational}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Check":
@@ -77,7 +112,9 @@ class Check:
                    max_points=d["max_points"], points=d["points"], feedback=d.get("feedback", ""),
                    function=d.get("function"), device=d.get("device"),
                    timing=Timing.from_dict(d["timing"]) if d.get("timing") else None,
-                   not_started=d.get("not_started", False))
+                   not_started=d.get("not_started", False),
+                   visibility=Visibility(d.get("visibility", Visibility.PUBLIC.value)),
+                   informational=d.get("informational", False))
 
 
 @dataclass
@@ -86,6 +123,7 @@ class Exercise:
     title: str
     checks: list[Check] = field(default_factory=list)
     error: str | None = None          # why the module could not be loaded, or the worker died
+    hidden: Hidden = field(default_factory=Hidden)   # hidden checks this kit does not hold
 
     @property
     def score(self) -> float:
@@ -93,11 +131,17 @@ class Exercise:
 
     @property
     def max_score(self) -> float:
+        """The assignment's maximum for this exercise: every check's, run or not, here or not."""
+        return round(self.max_score_here + self.hidden.points, 6)
+
+    @property
+    def max_score_here(self) -> float:
         return round(sum(c.max_points for c in self.checks), 6)
 
     @property
     def status(self) -> ExerciseStatus:
-        graded = [c for c in self.checks if c.status is not CheckStatus.SKIPPED]
+        graded = [c for c in self.checks
+                  if c.status is not CheckStatus.SKIPPED and not c.informational]
         if self.error is not None:
             return ExerciseStatus.ERROR
         if graded and all(c.not_started for c in graded):
@@ -109,6 +153,7 @@ class Exercise:
     def to_dict(self) -> dict[str, Any]:
         d = {"id": self.id, "title": self.title, "status": self.status.value,
              "score": self.score, "max_score": self.max_score,
+             "hidden_remaining": self.hidden.to_dict(),
              "checks": [c.to_dict() for c in self.checks]}
         if self.error is not None:
             d["error"] = self.error
@@ -117,7 +162,8 @@ class Exercise:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Exercise":
         return cls(id=d["id"], title=d["title"], error=d.get("error"),
-                   checks=[Check.from_dict(c) for c in d["checks"]])
+                   checks=[Check.from_dict(c) for c in d["checks"]],
+                   hidden=Hidden.from_dict(d.get("hidden_remaining")))
 
 
 @dataclass
@@ -137,6 +183,10 @@ class Submission:
         return round(sum(e.max_score for e in self.exercises), 6)
 
     @property
+    def hidden(self) -> Hidden:
+        return sum((e.hidden for e in self.exercises), Hidden())
+
+    @property
     def all_passed(self) -> bool:
         return self.error is None and all(e.status is ExerciseStatus.PASSED for e in self.exercises)
 
@@ -153,6 +203,7 @@ class Submission:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"schema": SCHEMA, "submission": self.submission,
                              "score": self.score, "max_score": self.max_score,
+                             "hidden_remaining": self.hidden.to_dict(),
                              "exercises": [e.to_dict() for e in self.exercises],
                              "environment": self.environment}
         if self.error is not None:

@@ -74,6 +74,7 @@ class Settings:
     # with an account; 0-65535 so that every container maps them).
     uid_first: int = 60000
     uid_count: int = 5000
+    course: str | None = None       # the assignment file (default: course.toml at the kit's root)
 
     def with_limits(self, **changes: Any) -> "Settings":
         return replace(self, limits=replace(self.limits, **changes))
@@ -153,6 +154,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "uid_first": _int(1000, 65000), "uid_count": _int(16, 64000),
     "submission_timeout_s": _float_pos,
     "timing_lock": _path, "sandbox_probe": _probe, "batch_fork": _bool, "data_dir": _path,
+    "course": _path,
 }
 LIMIT_NAMES = {f.name for f in fields(Limits)}
 

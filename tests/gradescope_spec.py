@@ -1,5 +1,5 @@
 """Gradescope's results.json specification as a validator, for the kit's tests
-(gradescope-autograders.readthedocs.io, "Autograder Specifications")."""
+(gradescope-autograders.readthedocs.io, "Autograder Specifications" and "Leaderboards")."""
 
 from __future__ import annotations
 
@@ -46,5 +46,13 @@ def gradescope_problems(doc: dict) -> list[str]:
                 bad.append(f"test {i}: {key} is not a string")
         if "tags" in t and not all(isinstance(x, str) for x in t["tags"]):
             bad.append(f"test {i}: tags are not strings")
+    board = doc.get("leaderboard", [])
+    if not isinstance(board, list):
+        bad.append("leaderboard is not a list")
+    for i, entry in enumerate(board if isinstance(board, list) else []):
+        if not isinstance(entry.get("name"), str) or "value" not in entry:
+            bad.append(f"leaderboard {i}: needs a name and a value")
+        if entry.get("order", "desc") not in ("asc", "desc"):
+            bad.append(f"leaderboard {i}: order {entry['order']!r}")
     json.dumps(doc, allow_nan=False)          # NaN / Infinity are not JSON
     return bad

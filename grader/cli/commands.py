@@ -6,10 +6,14 @@ The learner's and the instructor's tools are imported when their command runs, s
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Sequence
 
+from grader import registry
+from grader.course import for_settings
 from grader.engine.session import grade_submission
 from grader.files import write_json
 from grader.paths import EXERCISES_DIR
@@ -20,6 +24,21 @@ from grader.settings import Settings
 
 class UsageError(ValueError):
     """A mistake in how the command was called: exit status 2."""
+
+
+NOT_IN_STUDENT_KIT = ("`grader {command}` is one of your course's commands (grading a class, "
+                      "Gradescope, releases); it is not part of the student kit. "
+                      "`grader grade`, `watch`, `hint` and `show-predictions` are yours.")
+
+
+def _instructor(module: str, command: str) -> ModuleType:
+    """``grader.instructor.<module>``; a student kit has no instructor package, and says so."""
+    try:
+        return importlib.import_module(f"grader.instructor.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("grader.instructor", f"grader.instructor.{module}"):
+            raise UsageError(NOT_IN_STUDENT_KIT.format(command=command)) from None
+        raise
 
 
 def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
@@ -42,7 +61,8 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
 def batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
           force: bool = False, shard: str | None = None, jobs: int | None = None) -> int:
     """Grade a class into ``out``; exit 0 whenever the batch ran, whatever the students scored."""
-    from grader.instructor.batch import BatchError, run_batch
+    batch_module = _instructor("batch", "batch")
+    BatchError, run_batch = batch_module.BatchError, batch_module.run_batch
 
     try:
         outcome = run_batch(submissions=Path(submissions), out=Path(out), settings=settings,
@@ -71,7 +91,7 @@ def _batch_line(results: list, out: Path) -> str:
 
 def merge(*, dirs: Sequence[Path], out: Path) -> int:
     """Combine batch outputs (shards) into one gradebook, summary, results/ and feedback/."""
-    from grader.instructor.batch_outputs import merge_outputs
+    merge_outputs = _instructor("batch_outputs", "merge").merge_outputs
 
     missing = [str(d) for d in dirs if not (Path(d) / "results").is_dir()]
     if missing:
@@ -85,21 +105,50 @@ def merge(*, dirs: Sequence[Path], out: Path) -> int:
 
 
 def gradescope(*, submission: Path | None, results: Path | None, settings: Settings,
-               exercises: Sequence[str] = (), visibility: str = "visible",
-               build_zip: Path | None = None) -> int:
-    """Grade a Gradescope upload into results.json (or, with ``build_zip``, build the zip)."""
-    from grader.instructor import gradescope as gs
+               exercises: Sequence[str] = (), visibility: str | None = None,
+               hidden_visibility: str | None = None, build_zip: Path | None = None) -> int:
+    """Grade a Gradescope upload into results.json (or, with ``build_zip``, build the zip of
+    the assignment, or of ``exercises``, with these visibilities)."""
+    gs = _instructor("gradescope", "gradescope")
+    course = for_settings(settings)
     if build_zip is not None:
-        print(f"autograder zip written to {gs.build_zip(build_zip)}")
+        course = gs.with_visibility(course, visibility, hidden_visibility)
+        if exercises:
+            course = course.with_exercises(e.id for e in registry.select(list(exercises)))
+        print(f"autograder zip written to {gs.build_zip(build_zip, course=course)}")
         return 0
     default_submission, default_results = gs.default_paths()
     submission, results = submission or default_submission, results or default_results
     if not Path(submission).exists():
         raise UsageError(f"{submission} does not exist")
     doc = gs.run(submission=Path(submission), results_path=Path(results), settings=settings,
-                 exercises=exercises, visibility=visibility)
+                 exercises=exercises, course=gs.with_visibility(course, visibility, hidden_visibility))
     print(doc["output"])
     print(f"  Gradescope results written to {results}")
+    return 0
+
+
+def release(*, out: Path, settings: Settings) -> int:
+    """Write the course's release: student/, autograder.zip, solutions/ (instructor/release.py)."""
+    rel = _instructor("release", "release")
+    try:
+        done = rel.release(out=Path(out), course=for_settings(settings))
+    except rel.ReleaseError as exc:
+        raise UsageError(str(exc)) from None
+    summary = done.summary()
+    print(f"released {len(done.exercises)} exercises into {out}: student/, autograder.zip, "
+          f"solutions/ (maximum {summary['max_score']:g} points)")
+    for ex_id, row in summary["exercises"].items():
+        pub, hid = row["public"], row["hidden"]
+        print(f"  {ex_id:20} public {pub['checks']:>2} checks {pub['points']:>4g} points   "
+              f"hidden {hid['checks']:>2} checks {hid['points']:>4g} points")
+    return 0
+
+
+def course(*, settings: Settings) -> int:
+    """Print the assignment as course.toml makes it: every check, its points and visibility."""
+    course_report = _instructor("release", "course").course_report
+    print(course_report(for_settings(settings)))
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from grader import __version__
 from grader.cli import commands
+from grader.course import CourseError
 from grader.registry import UnknownExercise
 from grader.report.gradescope_format import VISIBILITIES
 from grader.settings import PARSERS, SettingsError, resolve
@@ -73,9 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("exercises", nargs="*", metavar="EXERCISE")
     s.add_argument("--submission", type=Path, default=None, help="default: /autograder/submission")
     s.add_argument("--results", type=Path, default=None, help="default: /autograder/results/results.json")
-    s.add_argument("--visibility", choices=VISIBILITIES, default="visible")
-    s.add_argument("--build-zip", type=Path, metavar="ZIP", help="instead: build autograder.zip")
+    s.add_argument("--visibility", choices=VISIBILITIES, default=None,
+                   help="of the public checks' tests (default: course.toml [gradescope], visible)")
+    s.add_argument("--hidden-visibility", choices=VISIBILITIES, default=None,
+                   help="of the hidden checks' tests (default: course.toml, after_due_date)")
+    s.add_argument("--build-zip", type=Path, metavar="ZIP",
+                   help="instead: build autograder.zip for the assignment (or the EXERCISEs given)")
     _common(s)
+
+    r = sub.add_parser("release", help="write the course's release: a student kit without the "
+                       "answers or hidden checks, autograder.zip and the solutions (course.toml)")
+    r.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="writes DIR/student/, DIR/autograder.zip, DIR/solutions/")
+    r.add_argument("--course", default=None, metavar="FILE", help="the assignment file")
+
+    c = sub.add_parser("course", help="show the assignment: every check, its points and visibility")
+    c.add_argument("--course", default=None, metavar="FILE", help="the assignment file")
     return p
 
 
@@ -84,6 +98,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-timing", dest="timing", action="store_const", const=False, default=None,
                    help="skip the speed targets")
     p.add_argument("--seed", type=int, default=None, help="seed of the randomized cases")
+    p.add_argument("--course", default=None, metavar="FILE",
+                   help="the assignment file (default: course.toml at the kit's root)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "settings" in inspect.signature(run).parameters:
             options["settings"] = settings
         return run(**options)
-    except (SettingsError, UnknownExercise, commands.UsageError) as exc:
+    except (SettingsError, CourseError, UnknownExercise, commands.UsageError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -107,4 +123,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 COMMANDS = {"grade": commands.grade, "batch": commands.batch, "merge": commands.merge,
             "watch": commands.watch, "hint": commands.hint,
             "show-predictions": commands.show_predictions, "svd-digits": commands.svd_digits,
-            "gradescope": commands.gradescope}
+            "gradescope": commands.gradescope, "release": commands.release, "course": commands.course}

@@ -2,8 +2,12 @@
 
 ``pytest.mark.exercise(id, note=...)`` on the module names the exercise the suite grades; its
 ``note`` (optional) is added to the report of any run that graded the exercise started and
-loadable. ``pytest.mark.check(points=1, kind="correctness", function=None, hints=())`` on a
-test makes it one graded check. An unknown keyword, a positional argument or a value of the
+loadable. ``pytest.mark.check(points=1, kind="correctness", function=None, hints=(),
+visibility="public")`` on a test makes it one graded check: ``public`` checks ship with the
+student kit and run under ``make grade``; ``hidden`` ones run only where the course grades
+(batch, Gradescope), and ``grader release`` strips them from the student kit. Every kind
+defaults to public: lesson examples, shapes, dtypes, typical mistakes, constraints and speed
+targets are what a learner should see fail; randomized and edge cases may be hidden. An unknown keyword, a positional argument or a value of the
 wrong type raises ``MarkerError`` naming the test, so ``check(point=2)`` cannot quietly score 1.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from grader.results import CheckKind
+from grader.results import CheckKind, Visibility
 
 
 class MarkerError(ValueError):
@@ -25,6 +29,7 @@ class CheckSpec:
     kind: CheckKind = CheckKind.CORRECTNESS
     function: str | None = None
     hints: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class ExerciseSpec:
 
 
 KINDS = ", ".join(k.value for k in CheckKind)
+VISIBILITIES = ", ".join(v.value for v in Visibility)
+CHECK_KEYWORDS = ("points", "kind", "function", "hints", "visibility")
 
 
 def _unknown(where: str, marker: str, kwargs: Mapping[str, Any], known: Sequence[str]) -> None:
@@ -48,7 +55,7 @@ def parse_check(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> C
     if args:
         raise MarkerError(f"{where}: check(...) takes keywords only (points=..., kind=...), "
                           f"got {len(args)} positional argument(s)")
-    _unknown(where, "check", kwargs, ("points", "kind", "function", "hints"))
+    _unknown(where, "check", kwargs, CHECK_KEYWORDS)
     points = kwargs.get("points", 1.0)
     if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
         raise MarkerError(f"{where}: check(points={points!r}): a number, 0 or more")
@@ -64,7 +71,12 @@ def parse_check(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> C
     if isinstance(hints, str) or not isinstance(hints, (tuple, list)) \
             or not all(isinstance(h, str) for h in hints):
         raise MarkerError(f"{where}: check(hints=...): a tuple of strings, gentlest first")
-    return CheckSpec(float(points), kind, function, tuple(hints))
+    visibility = kwargs.get("visibility", Visibility.PUBLIC.value)
+    try:
+        visibility = Visibility(visibility)
+    except ValueError:
+        raise MarkerError(f"{where}: check(visibility={visibility!r}): one of {VISIBILITIES}") from None
+    return CheckSpec(float(points), kind, function, tuple(hints), visibility)
 
 
 def parse_exercise(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ExerciseSpec:

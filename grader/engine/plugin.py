@@ -2,7 +2,7 @@
 that turns every test's outcome into a typed ``Check``.
 
 Suites mark themselves ``pytest.mark.exercise("ex03_matmul")`` and each test
-``pytest.mark.check(points=..., kind=..., function=..., hints=(...))``; both markers are
+``pytest.mark.check(points=..., kind=..., function=..., hints=(...), visibility=...)``; both markers are
 checked before anything runs (``markers.py``). Fixtures:
 
 - ``ex``: the learner's module of the suite's exercise, as a proxy into the worker
@@ -11,14 +11,19 @@ checked before anything runs (``markers.py``). Fixtures:
 - ``rng``: a NumPy generator seeded from the run's seed and the test's id;
 - ``seed``, ``settings``, ``check`` (the record of the running check);
 - ``device``: a test that asks for it runs once per device, ``cuda`` skipped where absent;
-- ``speed``: ``speed.check(case, device)`` times a function against the reference solution.
+- ``speed``: ``speed.check(case, device)`` times a function against its baseline;
+- ``course``: ``course.threshold(name)``, a threshold the suite declares in ``THRESHOLDS``
+  (its default there), as the assignment sets it (``grader/course.py``).
+
+The assignment (``course.toml``) may change a check's points and visibility, the thresholds
+and the speed targets; its keys are checked against the collected suites before any test runs.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ import pytest
 
 from grader import registry, truncation
 from grader.checks.expect import CheckFailed, LearnerSource
+from grader.course import Course
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
 from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
@@ -34,7 +40,7 @@ from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMiss
 from grader.isolation.client import Learner
 from grader.isolation.pool import Pool
 from grader.isolation.proxies import ModuleProxy
-from grader.results import Check, CheckStatus, Exercise, Timing
+from grader.results import Check, CheckStatus, Exercise, Timing, Visibility
 from grader.settings import Settings
 
 NOT_STARTED = "not started: {function} still raises NotImplementedError"
@@ -51,7 +57,7 @@ INTERNAL = "internal error in the grader (not your fault, please report it): {er
 NO_CUDA = "no CUDA device on this machine"
 CUDA_NOT_SELECTED = "GPU checks not selected (--device cpu)"
 TIMING_DISABLED = "timing disabled (--no-timing)"
-NO_REFERENCE = "no reference solution for {module} is installed, so there is nothing to time against"
+NO_REFERENCE = "no speed baseline for {module} (baselines/{module}.py), so there is nothing to time against"
 
 
 @dataclass
@@ -70,23 +76,38 @@ class Context:
     settings: Settings
     pool: Pool
     cuda_available: bool = False
+    course: Course = field(default_factory=Course)
+
+
+class CourseView:
+    """What the suites' ``course`` fixture gives: the assignment's values for one exercise."""
+
+    def __init__(self, course: Course, exercise: str, declared: dict[str, float]) -> None:
+        self.course, self.exercise, self.declared = course, exercise, declared
+
+    def threshold(self, name: str) -> float:
+        if name not in self.declared:
+            raise KeyError(f"{self.exercise}: the suite asks for threshold {name!r} but does not "
+                           f"declare it in THRESHOLDS")
+        return self.course.threshold(self.exercise, name, self.declared[name])
 
 
 class Collector:
     def __init__(self, context: Context, selected: list[registry.ExerciseInfo]) -> None:
         self.context = context
-        self.exercises = {e.id: Exercise(e.id, e.title) for e in selected}
+        self.exercises = {e.id: Exercise(e.id, e.title, hidden=context.course.hidden_for(e.id))
+                          for e in selected}
         self.notes: dict[str, str] = {}      # an exercise's report note, from its suite's marker
         self.errors: list[str] = []
         self._failures: dict[str, Any] = {}
         self._checks: dict[str, CheckSpec] = {}
-        # The reference worker, forked on first use (or early, by _start_references).
+        # The baselines' worker, forked on first use (or early, by _start_references).
         self.references = References(context.pool, cuda=context.learner.cuda)
 
     # -- configuration and fixtures ----------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "exercise(id, note): the exercise a suite grades")
-        config.addinivalue_line("markers", "check(points, kind, function, hints): one graded check")
+        config.addinivalue_line("markers", "check(points, kind, function, hints, visibility): one graded check")
         # Outcomes are read from the exceptions, never from pytest's report text; its default
         # "long" tracebacks parse every frame's source and cost ~50 ms per failing check.
         config.option.tbstyle = "native"
@@ -126,6 +147,11 @@ class Collector:
         return np.random.default_rng([self.context.seed, zlib.crc32(request.node.nodeid.encode())])
 
     @pytest.fixture
+    def course(self, request: pytest.FixtureRequest) -> CourseView:
+        return CourseView(self.context.course, _exercise_id(request.node),
+                          getattr(request.module, "THRESHOLDS", {}))
+
+    @pytest.fixture
     def check(self, request: pytest.FixtureRequest) -> CheckRecord:
         record = CheckRecord()
         request.node.grader_record = record
@@ -133,9 +159,10 @@ class Collector:
 
     @pytest.fixture
     def speed(self, check: CheckRecord, rng: np.random.Generator) -> SpeedCheck:
-        """``speed.check(case, device)``: a speed target against the reference (engine/timing.py)."""
+        """``speed.check(case, device)``: a speed target against its baseline (engine/timing.py)."""
         return SpeedCheck(learner=self.context.learner, references=self.references,
-                          settings=self.context.settings, record=check, rng=rng)
+                          settings=self.context.settings, record=check, rng=rng,
+                          course=self.context.course)
 
     def pytest_sessionfinish(self) -> None:
         self.references.close()
@@ -146,18 +173,18 @@ class Collector:
         self._start_references({e.id for e in selected if _SPEED_FIXTURE.search(e.suite.read_text())})
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Read every test's markers before any test runs: a malformed one stops the run."""
+        """Read every test's markers before any test runs, with the assignment's changes to
+        them: a malformed marker or a course key that names nothing stops the run."""
         for item in items:
             try:
                 exercise = _exercise_marker(item)
-                marker = item.get_closest_marker("check")
-                self._checks[item.nodeid] = (parse_check(item.nodeid, marker.args, marker.kwargs)
-                                             if marker else CheckSpec())
+                self._checks[item.nodeid] = check_spec(item, self.context.course)
             except MarkerError as exc:
                 self.errors.append(str(exc))
                 continue
             if exercise.note:
                 self.notes[exercise.id] = exercise.note
+        self.errors += course_problems(self.context.course, items, self._checks)
         if self.errors:
             raise pytest.UsageError("; ".join(self.errors))
 
@@ -204,13 +231,16 @@ class Collector:
         output = self.context.learner.take_output()
         if output.strip() and status not in (CheckStatus.PASSED, CheckStatus.SKIPPED):
             feedback += "\n  your code printed:\n    " + output.strip().replace("\n", "\n    ")
-        skipped = status is CheckStatus.SKIPPED
-        check = Check(id=name, kind=spec.kind, status=status,
-                      max_points=0.0 if skipped else spec.points,
-                      points=spec.points if status is CheckStatus.PASSED else 0.0,
+        # The maximum is the assignment's, the same on every machine and with every flag: a
+        # check not run here (timing disabled) keeps its points in the maximum and scores 0,
+        # and a GPU variant is informational, never worth points, run or not.
+        informational = device not in (None, "cpu")
+        worth = 0.0 if informational else spec.points
+        check = Check(id=name, kind=spec.kind, status=status, max_points=worth,
+                      points=worth if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints)
+                      hints=spec.hints, visibility=spec.visibility, informational=informational)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
         if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:
@@ -222,11 +252,12 @@ class SpeedCheck:
     raises ``CheckFailed`` with the times, the ratio and a hint; skipped without timing."""
 
     def __init__(self, *, learner: Learner, references: References, settings: Settings,
-                 record: CheckRecord, rng: np.random.Generator) -> None:
+                 record: CheckRecord, rng: np.random.Generator, course: Course | None = None) -> None:
         self.learner, self.references, self.settings = learner, references, settings
-        self.record, self.rng = record, rng
+        self.record, self.rng, self.course = record, rng, course or Course()
 
     def check(self, case: SpeedCase, device: str = "cpu") -> Verdict:
+        case = replace(case, target=self.course.speed_target(case.module, case.function, case.target))
         if not self.settings.timing:
             pytest.skip(TIMING_DISABLED)
         reference = self.references.get(case.module)
@@ -292,6 +323,60 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
 
 
 _SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
+
+
+def check_spec(item: Any, course: Course) -> CheckSpec:
+    """The check a test is: its marker's, with the assignment's points and visibility."""
+    marker = item.get_closest_marker("check")
+    spec = parse_check(item.nodeid, marker.args, marker.kwargs) if marker else CheckSpec()
+    change = course.override(_exercise_id(item), _check_name(item))
+    if change.points is not None:
+        spec = replace(spec, points=change.points)
+    if change.visibility is not None:
+        spec = replace(spec, visibility=change.visibility)
+    return spec
+
+
+def course_problems(course: Course, items: list[Any], specs: dict[str, CheckSpec]) -> list[str]:
+    """The assignment's keys that name no check, threshold or speed target of a collected
+    suite, and a ``[hidden]`` count (a student kit's) beside suites that hold hidden checks."""
+    checks: dict[str, set[str]] = {}
+    modules: dict[str, Any] = {}
+    for item in items:
+        try:
+            ex_id = _exercise_id(item)
+        except MarkerError:
+            continue
+        checks.setdefault(ex_id, set()).add(_check_name(item))
+        modules[ex_id] = item.module
+    where = course.source
+    problems = [f"{where}: [hidden] {ex_id}: this kit holds the hidden checks themselves; the "
+                f"[hidden] table belongs in a student kit's course.toml (grader release writes it)"
+                for ex_id in sorted(course.hidden)
+                if any(_exercise_id(i) == ex_id and i.nodeid in specs
+                       and specs[i.nodeid].visibility is Visibility.HIDDEN for i in items)]
+    for key in course.checks:
+        ex_id, name = key.split("/", 1)
+        if ex_id in checks and name not in checks[ex_id]:
+            problems.append(f"{where}: [checks] {key!r} names no check of {ex_id}; its checks are "
+                            f"{', '.join(sorted(checks[ex_id]))}")
+    for ex_id, table in course.thresholds.items():
+        declared = getattr(modules.get(ex_id), "THRESHOLDS", {})
+        for name in set(table) - set(declared) if ex_id in modules else ():
+            problems.append(f"{where}: [thresholds.{ex_id}] {name}: the suite declares "
+                            f"{', '.join(sorted(declared)) or 'no thresholds'}")
+    for key in course.speed:
+        ex_id, function = key.split(".", 1)
+        declared = getattr(modules.get(ex_id), "SPEED", {})
+        if ex_id in modules and function not in declared:
+            problems.append(f"{where}: [speed] {key!r}: {ex_id}'s speed targets are "
+                            f"{', '.join(sorted(declared)) or 'none'}")
+    return problems
+
+
+def _check_name(item: Any) -> str:
+    """The check's name as the assignment file knows it: the test's, without parameters."""
+    return getattr(item, "originalname", item.name).removeprefix("test_")
 
 
 def _exercise_marker(item: Any):

@@ -13,6 +13,7 @@ from typing import Iterator, Sequence
 import pytest
 
 from grader import __version__, registry
+from grader.course import Course, for_settings
 from grader.engine.notebook_source import cell_errors
 from grader.engine.plugin import Collector, Context
 from grader.engine.submission import (LoadedSubmission, apply_policy, load_submission,
@@ -20,7 +21,7 @@ from grader.engine.submission import (LoadedSubmission, apply_policy, load_submi
 from grader.errors import SubmissionError
 from grader.isolation.client import Learner
 from grader.isolation.pool import Pool
-from grader.paths import SUITES_DIR
+from grader.paths import BASELINES_DIR, SUITES_DIR
 from grader.results import ExerciseStatus, Submission
 from grader.settings import Settings
 
@@ -87,18 +88,20 @@ def learner_for(submission: Path, modules: Sequence[str], settings: Settings, *,
 
 def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None,
                      settings: Settings | None = None, name: str | None = None,
-                     pool: Pool | None = None) -> Submission:
-    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: all).
+                     course: Course | None = None, pool: Pool | None = None) -> Submission:
+    """Grade ``submission`` (a folder, .zip or .ipynb) on the chosen exercises (default: the
+    assignment's, ``course.toml``; the course ``settings.course`` names unless one is given).
 
     ``pool``: the workers' pool to use (a batch child's session); else one is started here and
     closed at the end, and with it every process the learner's code ran.
     """
     settings = settings or Settings()
-    selected = registry.select(list(exercises) if exercises else None)
+    course = course or for_settings(settings)
+    selected = registry.select(list(exercises) if exercises else None, course)
     ids = [e.id for e in selected]
     with open_submission(Path(submission), ids, settings, pool=pool,
                          preload=registry.preload_for(selected, ids)) as (loaded, pool, gid, error):
-        result = _run_suites(loaded, selected, settings, pool, gid)
+        result = _run_suites(loaded, selected, settings, pool, gid, course)
         result.submission = name or loaded.name
         if error is not None:
             result.mark_error(error)
@@ -106,13 +109,13 @@ def grade_submission(*, submission: Path, exercises: Sequence[str] | None = None
 
 
 def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
-                settings: Settings, pool: Pool, gid: int | None) -> Submission:
+                settings: Settings, pool: Pool, gid: int | None, course: Course) -> Submission:
     cuda = _cuda_possible(selected, settings)
     with Learner(loaded.directory, pool=pool, modules=sorted(loaded.modules), cells=loaded.cells,
                  refused=loaded.refused, gid=gid, cuda=cuda) as learner:
         learner.start()     # forked now: it is ready by the time the first check asks
         context = Context(learner=learner, submission_dir=loaded.directory, seed=settings.seed,
-                          settings=settings, pool=pool)
+                          settings=settings, pool=pool, course=course)
         collector = Collector(context, selected)
         collector.start_references(selected)   # the reference worker gets ready meanwhile too
         # This imports torch here (for an exercise that uses it): after both workers started.
@@ -136,7 +139,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
                                  notebook=loaded.source.name)
         return Submission(submission=loaded.name,
                           exercises=[collector.exercises[e.id] for e in selected],
-                          environment=environment(settings, selected, loaded, cuda),
+                          environment=environment(settings, selected, loaded, cuda, course),
                           notes=[n for n in notes if n])
 
 
@@ -162,15 +165,21 @@ def _version(package: str) -> str | None:
         return None
 
 
-def suites_digest(selected: list[registry.ExerciseInfo]) -> str:
+def suites_digest(selected: list[registry.ExerciseInfo], course: Course | None = None) -> str:
+    """What grades a submission besides its own files: the suites, the speed checks'
+    baselines and the assignment (a batch regrades when any of them changes)."""
     h = hashlib.sha256()
     for e in selected:
         h.update(e.suite.name.encode() + b"\0" + e.suite.read_bytes())
+        baseline = BASELINES_DIR / e.filename
+        if baseline.exists():
+            h.update(b"baseline\0" + baseline.read_bytes())
+    h.update(b"course\0" + (course or Course()).digest().encode())
     return h.hexdigest()
 
 
 def environment(settings: Settings, selected: list[registry.ExerciseInfo],
-                loaded: LoadedSubmission, cuda: bool) -> dict:
+                loaded: LoadedSubmission, cuda: bool, course: Course | None = None) -> dict:
     device = "cpu"
     if cuda:
         import torch
@@ -179,5 +188,5 @@ def environment(settings: Settings, selected: list[registry.ExerciseInfo],
     return {"grader_version": __version__, "python": platform.python_version(),
             "numpy": _version("numpy"), "torch": _version("torch"), "device": device,
             "seed": settings.seed, "timing": settings.timing,
-            "suites_sha256": suites_digest(selected), "submission_sha256": loaded.sha256,
+            "suites_sha256": suites_digest(selected, course), "submission_sha256": loaded.sha256,
             "limits": settings.limits.to_dict()}

@@ -1,11 +1,15 @@
-"""Speed targets: the learner's function timed against the reference solution, as a ratio.
+"""Speed targets: the learner's function timed against a baseline, as a ratio.
+
+The baseline (``baselines/<exercise>.py``) is the library routine the exercise forbids
+(``np.matmul``, ``torch.cdist``, ...), never the reference solution: it gives no answer
+away, so the student kit ships it and a learner's speed verdict is measured against the
+same code on both sides. Below, "reference" is that baseline's side of the measurement.
 
 How one verdict is reached (``measure``):
 
-1. The reference solution runs in a worker of its own (``References``: a second ``Learner``
-   over a scratch folder holding copies of ``solutions/``), never in the learner's worker,
-   so the learner's code cannot import it, and both sides pay the same process start,
-   limits, thread settings and pipe costs.
+1. The baseline runs in a worker of its own (``References``: a second ``Learner`` over a
+   scratch folder holding copies of ``baselines/``), never in the learner's worker, so
+   both sides pay the same process start, limits, thread settings and pipe costs.
 2. The grader makes the inputs (seeded ``rng``): every call of a block gets inputs of its own,
    so a cache gains nothing. Each block's argument lists are encoded once and the same bytes
    go to both workers *inside* the timed request (``Learner.time_calls``): nothing can be
@@ -51,7 +55,7 @@ from grader.engine.timing_lock import exclusive_timing
 from grader.errors import WorkerTimeout
 from grader.isolation.client import Encoded, Learner
 from grader.isolation.pool import Pool
-from grader.paths import SOLUTIONS_DIR
+from grader.paths import BASELINES_DIR
 from grader.results import Timing
 
 
@@ -66,10 +70,11 @@ CLEAR = 2.0
 STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends the measurement
 SAMPLE = 8             # outputs per block checked against the oracle
 
-SUMMARY = ("{what}: {learner} per call, the reference {reference} per call: ratio {ratio:.2f} "
-           "(target: at most {target:g}; the median of {rounds} of {calls} calls each)")
+SUMMARY = ("{what}: {learner} per call, {baseline} {reference} per call: ratio {ratio:.2f} "
+           "(target: at most {target:g} times {baseline}; the median of {rounds} of {calls} "
+           "calls each)")
 TOO_SLOW = "too slow: {summary}"
-STOPPED = ("too slow: {what}: a block of {calls} calls that takes the reference {reference} "
+STOPPED = ("too slow: {what}: a block of {calls} calls that takes {baseline} {reference} "
            "did not finish within {seconds:.1f} s, over {factor:g}x the target's time")
 WRONG_OUTPUT = ("while timing {what}, call {index} of {where} returned a wrong result: {problem}\n"
                 "  every timed call gets fresh inputs: compute each result, do not reuse earlier ones")
@@ -83,8 +88,9 @@ class SpeedCase:
 
     ``make_args(rng)`` returns one call's positional arguments on the CPU (NumPy arrays or
     tensors); tensors are moved to the device being timed. ``expected(args)`` is the
-    independent oracle's answer for them. ``target`` is the largest ratio learner/reference
-    that passes.
+    independent oracle's answer for them. ``target`` is the largest ratio learner/baseline
+    that passes (``course.toml`` may change it); ``baseline`` names the baseline's routine
+    for the feedback (``baselines/<module>.py`` holds its code).
     """
 
     module: str
@@ -97,6 +103,7 @@ class SpeedCase:
     atol: float = 1e-6
     check_dtype: bool = True
     hint: str = DEFAULT_HINT
+    baseline: str = "the baseline"
 
     def args(self, rng: np.random.Generator, device: str) -> tuple:
         return tuple(_to_device(a, device) for a in self.make_args(rng))
@@ -157,10 +164,11 @@ class Verdict:
         if not self.ratios:
             return None
         return Timing(learner_s=self.learner_s, reference_s=self.reference_s, ratio=self.ratio,
-                      target_ratio=self.target, rounds=self.rounds)
+                      target_ratio=self.target, rounds=self.rounds, baseline=self.case.baseline)
 
     def summary(self) -> str:
         return SUMMARY.format(what=self.what, learner=_seconds(self.learner_s),
+                              baseline=self.case.baseline,
                               reference=_seconds(self.reference_s), ratio=self.ratio,
                               target=self.target, calls=self.calls,
                               rounds=f"{self.rounds} round" + ("s" if self.rounds != 1 else ""))
@@ -172,15 +180,15 @@ class Verdict:
 
 
 class References:
-    """The reference solutions, run in a worker of their own with the learner's settings.
+    """The baselines, run in a worker of their own with the learner's settings.
 
-    The worker's folder holds copies of ``solutions/<exercise>.py``: the learner's worker
+    The worker's folder holds copies of ``baselines/<exercise>.py``: the learner's worker
     never has them on its path. Started on first use; ``close()`` ends it.
     """
 
-    def __init__(self, pool: Pool, solutions: Path = SOLUTIONS_DIR, *, cuda: bool = False) -> None:
+    def __init__(self, pool: Pool, solutions: Path = BASELINES_DIR, *, cuda: bool = False) -> None:
         self.pool = pool
-        self.solutions = Path(solutions)
+        self.solutions = Path(solutions)      # the folder of the modules timed against
         self.cuda = cuda
         self._learner: Learner | None = None
         self._dir: Path | None = None
@@ -296,6 +304,7 @@ def _run_learner(run, timeout: float, verdict: Verdict,
     except WorkerTimeout:
         reference = _seconds(reference_block) if reference_block else "a fraction of that"
         verdict.problem = STOPPED.format(what=verdict.what, calls=verdict.calls or WARMUP_CALLS,
+                                         baseline=verdict.case.baseline,
                                          reference=reference, seconds=timeout,
                                          factor=STOP_FACTOR) + f"\n  hint: {verdict.case.hint}"
         return None
@@ -332,8 +341,9 @@ def _compare(case: SpeedCase, got: Any, want: Any) -> str | None:
 
 def _check_reference(case: SpeedCase, inputs: list[tuple], outputs: list) -> None:
     problem = _compare(case, outputs[0], case.expected(inputs[0]))
-    if problem is not None:   # the oracle and the reference disagree: the kit is wrong
-        raise RuntimeError(f"the reference {case.function} disagrees with the oracle: {problem}")
+    if problem is not None:   # the oracle and the baseline disagree: the kit is wrong
+        raise RuntimeError(f"the baseline of {case.function} ({case.baseline}) disagrees with "
+                           f"the oracle: {problem}")
 
 
 def _to_device(value: Any, device: str) -> Any:

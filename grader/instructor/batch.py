@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from grader import registry, truncation
+from grader.course import for_settings
 from grader.engine.session import suites_digest
 from grader.engine.submission import load_submission, submission_name
 from grader.files import scratch_dir, sweep_stale_scratch
@@ -156,13 +157,14 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
     """Grade every submission under ``submissions`` into ``out``; see the module docstring."""
     stream = stream or sys.stderr
     out = Path(out)
-    selected = registry.select(list(exercises) if exercises else None)
+    course = for_settings(settings)
+    selected = registry.select(list(exercises) if exercises else None, course)
     ids = [e.id for e in selected]
     entries = discover(submissions)
     if shard_spec:
         entries = shard(entries, *parse_shard(shard_spec))
     jobs = jobs or settings.jobs or os.cpu_count() or 1
-    suites_sha = suites_digest(selected)
+    suites_sha = suites_digest(selected, course)
     for sub in ("results", "feedback"):
         (out / sub).mkdir(parents=True, exist_ok=True)
         for stale in (out / sub).glob(".*.tmp"):     # left by a run killed mid-write

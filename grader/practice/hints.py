@@ -54,7 +54,7 @@ def hint(*, exercise: str, settings: Settings, submission: Path | None = None,
                               exercises=[info.id], settings=settings)
     ex = result.exercises[0]
     check = first_failing(ex)
-    out = [f"{info.id}: {ex.score:g} / {ex.max_score:g} points"]
+    out = [f"{info.id}: {ex.score:g} / {ex.max_score_here:g} points"]
     if check is None:
         stream.write("\n".join(out + [ALL_PASS.format(id=info.id)]) + "\n")
         return 0

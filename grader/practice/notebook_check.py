@@ -161,6 +161,6 @@ def _html(text: str, result: Submission | None) -> str:
             colour = COLOURS[ex.status]
             parts.append(f'<span style="color:white;background:{colour};padding:2px 8px;'
                          f'border-radius:4px">{html.escape(ex.id)}: {LABELS[ex.status]}, '
-                         f'{ex.score:g} / {ex.max_score:g} points</span>')
+                         f'{ex.score:g} / {ex.max_score_here:g} points</span>')
         banner = "<div style='margin:4px 0'>" + " ".join(parts) + "</div>"
     return f"{banner}<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"

@@ -2,6 +2,8 @@
 
 Built from ``results.Submission``. An untouched exercise is one line; a failed check shows
 its diagnosis; functions that are not started are summed up, never listed check by check.
+Points are shown out of what ran here; checks not run (timing disabled, no GPU) and the
+hidden checks a student kit does not hold are said, with their points, under the exercise.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ MARKS = {CheckStatus.FAILED: "x", CheckStatus.ERROR: "!", CheckStatus.TIMEOUT: "
          CheckStatus.SKIPPED: "-", CheckStatus.PASSED: "+"}
 INDENT = " " * 6      # an exercise's detail under its head line
 NEXT_STEP = "Next: open exercises/{file}, fix the first failing check, and run `make grade EX={id}`."
+HIDDEN_REMAINING = "{checks} more {noun}, {points} points, run when your course grades this"
+NOT_RUN = "not run: {count} {noun}, {points} points: {reasons}"
+NOT_RUN_INFORMATIONAL = "not run: {count} GPU {noun} (informational, no points): {reasons}"
+TOTAL = "Total: {score} / {max} points ({passed} of {count} exercises passed)"
+TOTAL_HIDDEN = ("the assignment is worth {max} points: {remaining}")
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -45,12 +52,13 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     for ex in result.exercises:
         label = LABELS[ex.status]
         head = (f"  {ex.id:<{width}}  {_paint(f'{label:<11}', COLOURS[ex.status], colour)}"
-                f"  {points(ex.score):>5} / {points(ex.max_score):<5}  {ex.title}")
+                f"  {points(ex.score):>5} / {points(ex.max_score_here):<5}  {ex.title}")
         lines.append(head)
         if ex.status is ExerciseStatus.PASSED and not verbose:
-            lines += [INDENT + line for line in _skipped_lines(ex)]
+            lines += [INDENT + line for line in _not_run_lines(ex)]
             continue
         if ex.status is ExerciseStatus.NOT_STARTED:
+            lines += [INDENT + line for line in _hidden_lines(ex)]
             continue
         if ex.status is ExerciseStatus.ERROR and ex.error:
             if all(c.status is CheckStatus.ERROR for c in ex.checks):
@@ -58,9 +66,13 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
                 continue
         lines += [INDENT + line for line in exercise_detail(ex, verbose)]
     lines.append("")
-    lines.append(f"  Total: {points(result.score)} / {points(result.max_score)} points"
-                 f" ({sum(e.status is ExerciseStatus.PASSED for e in result.exercises)} of "
-                 f"{len(result.exercises)} exercises passed)")
+    here = round(sum(e.max_score_here for e in result.exercises), 6)
+    lines.append("  " + TOTAL.format(
+        score=points(result.score), max=points(here), count=len(result.exercises),
+        passed=sum(e.status is ExerciseStatus.PASSED for e in result.exercises)))
+    if result.hidden.checks:
+        lines.append("  " + TOTAL_HIDDEN.format(max=points(result.max_score),
+                                                remaining=hidden_remaining(result.hidden)))
     lines += [f"  {note}" for note in result.notes]
     first = next((e for e in result.exercises if e.status is not ExerciseStatus.PASSED), None)
     if first is not None and not result.error:
@@ -68,12 +80,27 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     return "\n".join(lines) + "\n"
 
 
-def _skipped_lines(ex: Exercise) -> list[str]:
-    skipped = [c for c in ex.checks if c.status is CheckStatus.SKIPPED]
-    if not skipped:
-        return []
-    reasons = sorted({c.feedback.removeprefix("skipped: ") for c in skipped})
-    return [f"- {len(skipped)} check(s) skipped: {'; '.join(reasons)}"]
+def hidden_remaining(hidden) -> str:
+    return HIDDEN_REMAINING.format(checks=hidden.checks, points=points(hidden.points),
+                                   noun="check" if hidden.checks == 1 else "checks")
+
+
+def _hidden_lines(ex: Exercise) -> list[str]:
+    return [f"- {hidden_remaining(ex.hidden)}"] if ex.hidden.checks else []
+
+
+def _not_run_lines(ex: Exercise) -> list[str]:
+    """Checks not run here, with their reasons and points; then the hidden checks."""
+    lines = []
+    for informational, text in ((False, NOT_RUN), (True, NOT_RUN_INFORMATIONAL)):
+        skipped = [c for c in ex.checks if c.status is CheckStatus.SKIPPED
+                   and c.informational is informational]
+        if skipped:
+            reasons = "; ".join(sorted({c.feedback.removeprefix("skipped: ") for c in skipped}))
+            lines.append("- " + text.format(count=len(skipped), reasons=reasons,
+                                            noun="check" if len(skipped) == 1 else "checks",
+                                            points=points(sum(c.max_points for c in skipped))))
+    return lines + _hidden_lines(ex)
 
 
 def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
@@ -98,15 +125,16 @@ def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
         check = group[0]
         got, worth = sum(c.points for c in group), sum(c.max_points for c in group)
         names = check.id if len(group) == 1 else f"{check.id} and {len(group) - 1} more"
+        extra = ", informational" if check.informational else ""
         lines.append(f"{MARKS[check.status]} {names}  "
-                     f"[{check.status.value}, {points(got)}/{points(worth)}]")
+                     f"[{check.status.value}, {points(got)}/{points(worth)}{extra}]")
         body = check.feedback.splitlines()
         if len(body) > FEEDBACK_LINES:
             body = body[:FEEDBACK_LINES] + [f"[... {len(body) - FEEDBACK_LINES} more lines]"]
         lines += [f"    {line}" for line in body if line.strip()]
         if len(group) > 1:
             lines.append(f"    (the same for {', '.join(c.id for c in group[1:])})")
-    return lines + _skipped_lines(ex)
+    return lines + _not_run_lines(ex)
 
 
 def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False) -> None:

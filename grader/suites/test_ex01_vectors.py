@@ -31,7 +31,7 @@ def test_dot_lesson_example(ex):
     expect_number(ex.dot(A, B), 32.0, call="dot([1, 2, 3], [4, 5, 6])")
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_dot_random_vectors(ex, rng):
     for n in (1, 7, 100, 10_000):
         for dtype in (np.float64, np.int64):
@@ -49,7 +49,7 @@ def test_dot_returns_a_number(ex):
            hint="return float(...) of the sum, not an array")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_dot_edge_cases(ex, rng):
     expect_number(ex.dot(np.zeros(0), np.zeros(0)), 0.0, call="dot of two empty vectors")
     base = rng.standard_normal(20)
@@ -89,7 +89,7 @@ def test_norm_lesson_example(ex):
     expect_number(ex.norm(np.array([3.0, 4.0])), 5.0, call="norm([3, 4])")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_norm_random_vectors(ex, rng):
     for n in (1, 3, 50, 5_000):
         v = rng.standard_normal(n) * 10
@@ -145,7 +145,7 @@ def test_cosine_similarity_directions(ex):
                       inputs={"a": A, "b": b}, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_cosine_similarity_random_vectors(ex, rng):
     for n in (2, 10, 1_000):
         a, b = rng.standard_normal(n), rng.standard_normal(n)

@@ -97,7 +97,7 @@ def test_broadcast_shape_missing_dims_count_as_one(ex):
                      np.broadcast_shapes(a, b), call=call, hint=ALIGN_HINT)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_broadcast_shape_zero_sizes(ex):
     for a, b in (((0,), (1,)), ((1,), (0,)), ((1, 0), (3, 1)), ((0,), (0,)), ((2, 0), (0,)),
                  ((0, 1), (1, 5)), ((4, 0, 1), (1, 7))):
@@ -107,7 +107,7 @@ def test_broadcast_shape_zero_sizes(ex):
                                      "is not the larger of the two")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_broadcast_shape_random_shapes(ex, rng):
     for _ in range(150):
         shape = _random_shape(rng, 5)
@@ -154,7 +154,7 @@ def test_expand_dims_lesson_example(ex):
         expect_array(M + got, total, call=f"m + expand_dims(c, {axis})", inputs={"m": M, "c": C})
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_expand_dims_random_arrays(ex, rng):
     for _ in range(40):
         shape = _random_shape(rng, 4)
@@ -239,7 +239,7 @@ def test_broadcast_to_lesson_example(ex):
                  hint="every column is c: the size-1 axis is stretched")
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_broadcast_to_random_shapes(ex, rng):
     for i in range(60):
         target = _random_shape(rng, 4)

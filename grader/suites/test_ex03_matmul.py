@@ -67,7 +67,7 @@ def test_matvec_lesson_example(ex):
                  hint=HINT_MATVEC)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_matvec_random_matrices(ex, rng):
     for n, k, _ in SHAPES:
         for dtype in DTYPES:
@@ -79,7 +79,7 @@ def test_matvec_random_matrices(ex, rng):
                          **_tolerance(dtype))
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_matvec_edge_cases(ex, rng):
     for n, k in ((0, 3), (3, 0), (0, 0)):
         m, v = np.ones((n, k)), np.ones(k)
@@ -117,7 +117,7 @@ def test_matmul_lesson_example(ex):
                  hint=HINT_MATMUL)
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_matmul_random_matrices(ex, rng):
     for n, k, p in SHAPES:
         for dtype in DTYPES:
@@ -127,7 +127,7 @@ def test_matmul_random_matrices(ex, rng):
                             hint=HINT_MATMUL)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_matmul_empty_dimensions(ex, rng):
     for n, k, p in EMPTY_SHAPES:
         a, b = _matrix(rng, (n, k), np.float64), _matrix(rng, (k, p), np.float64)
@@ -135,7 +135,7 @@ def test_matmul_empty_dimensions(ex, rng):
                         hint="an empty sum is 0: k = 0 gives an (n, p) array of zeros")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_matmul_strided_inputs(ex, rng):
     base = _matrix(rng, (6, 10), np.float64)
     other = _matrix(rng, (4, 5), np.float64)
@@ -177,13 +177,16 @@ def test_matmul_without_matmul(ex, source):
 
 
 # -- matmul speed target ------------------------------------------------------------------------
-# The timing (grader/timing.py; README "Speed targets") catches loops over entries; a loop over
-# rows with a vectorized inner product can be as quick as the (n, k, p) broadcast, so the
-# vectorization check (no line runs more often when n and p grow) is what catches that one.
+# The timing (grader/engine/timing.py; README "Speed targets") catches loops over entries; a
+# loop over rows with a vectorized inner product can be as quick as the (n, k, p) broadcast, so
+# the vectorization check (no line runs more often when n and p grow) is what catches that one.
+# Target 13 times np.matmul (baselines/ex03_matmul.py), from `make bench` with 2 busy processes,
+# 30 verdicts: the broadcast solution 2.8 (worst 4.5), bench/anti's loop over entries 65
+# (best 35); the geometric middle, a factor 2.9 and 2.7 from the worst of each.
 SPEED = {"matmul": SpeedCase(
     "ex03_matmul", "matmul", lambda rng: (rng.standard_normal((32, 32)), rng.standard_normal((32, 32))),
-    lambda args: np.matmul(*args), target=5.0, inputs="a (32, 32) and b (32, 32) float64",
-    rtol=1e-9, atol=1e-9, hint=HINT_MATMUL)}
+    lambda args: np.matmul(*args), target=13.0, inputs="a (32, 32) and b (32, 32) float64",
+    rtol=1e-9, atol=1e-9, hint=HINT_MATMUL, baseline="np.matmul")}
 
 
 @pytest.mark.check(points=1, kind="constraint", hints=(HINT_MATMUL,))
@@ -212,7 +215,7 @@ def test_matmul_loops_lesson_example(ex, settings):
                  hint="entry (i, j) adds up a[i, t] * b[t, j] over t")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_matmul_loops_small_random(ex, rng, settings):
     for n, k, p in LOOP_SHAPES + ((2, 0, 3),):
         for dtype in (np.int64, np.float64):
@@ -237,7 +240,7 @@ def test_batched_matmul_lesson_example(ex):
                  call="batched_matmul(stack([m, 2 * m]), stack([n, n]))", hint=HINT_BATCH)
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_batched_matmul_random_batches(ex, rng):
     for batch, (n, k, p) in ((1, (3, 4, 2)), (2, (1, 1, 1)), (3, (2, 5, 4)), (4, (5, 3, 1)),
                              (5, (7, 6, 3)), (2, (0, 3, 2)), (3, (2, 0, 4)), (0, (2, 3, 4)),

@@ -74,7 +74,7 @@ def test_next_year_lesson_example(ex):
                          transitions=TRANSITIONS)
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, visibility="hidden")
 def test_next_year_random_chains(ex, rng):
     for i, n in enumerate((1, 2, 3, 4, 5, 7, 10, 3, 6, 4)):
         t, s = _chain(rng, n)
@@ -95,7 +95,7 @@ def test_next_year_random_chains(ex, rng):
                  hint="the result is a float array, also for integer inputs")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_next_year_preserves_total_probability(ex, rng):
     for n in (2, 5, 12, 30):
         t, s = _chain(rng, n)
@@ -161,7 +161,7 @@ def test_after_years_zero_years_returns_the_state(ex, rng):
                      hint="after 0 years nothing has moved: return the state itself (as a float array)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_after_years_random_chains(ex, rng):
     for i, (n, years) in enumerate(((2, 3), (3, 1), (4, 7), (5, 2), (6, 12), (8, 25), (3, 40))):
         t, s = _chain(rng, n)
@@ -173,7 +173,7 @@ def test_after_years_random_chains(ex, rng):
                      rtol=1e-8, atol=1e-12, hint="apply next_year `years` times, no more and no fewer")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_after_years_matches_repeated_next_year(ex, rng):
     t, s = _chain(rng, 5)
     step = s
@@ -213,7 +213,7 @@ def test_shop_totals_lesson_example(ex):
                  if flipped else "entry (i, j) is what person i pays at shop j: demand @ prices")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_shop_totals_random(ex, rng):
     shapes = [(3, 4, 3), (5, 2, 5), (1, 6, 4), (7, 3, 1), (0, 3, 2), (4, 0, 2), (2, 5, 0)]
     for i, (people, items, shops) in enumerate(shapes):
@@ -254,7 +254,7 @@ def test_cheapest_shop_lesson_example(ex):
     expect_array(got, CHEAPEST, call=call, check_dtype=False, hint=hint)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_cheapest_shop_random(ex, rng):
     for people, items, shops in ((4, 3, 2), (6, 4, 3), (8, 5, 5), (1, 2, 4), (5, 1, 3), (3, 4, 1)):
         demand = rng.integers(0, 10, (people, items))
@@ -266,7 +266,7 @@ def test_cheapest_shop_random(ex, rng):
                      check_dtype=False, hint="for each person (row), the index of the lowest bill")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, visibility="hidden")
 def test_cheapest_shop_ties_go_to_lower_index(ex):
     demand = np.array([[1, 0], [0, 1], [1, 1]])
     prices = np.array([[3.0, 2.0, 2.0], [5.0, 5.0, 5.0]])  # person 0: shops 1 and 2 tie; 1: all

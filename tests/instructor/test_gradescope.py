@@ -49,11 +49,11 @@ def test_autograder_zip_holds_the_scripts_at_its_root_and_the_kit(autograder):
     for needed in ("grader/engine/session.py", "grader/suites/test_ex01_vectors.py",
                    "grader/suites/pytest.ini", "pyproject.toml", "constraints.txt"):
         assert needed in names
-    assert "solutions/ex01_vectors.py" in names          # the speed checks' reference
-    assert not [n for n in names if n.startswith(("tests/", "exercises/", "notebooks/"))
-                or "__pycache__" in n]
+    assert {"course.toml", "grader/suites/exercises.json", "baselines/ex03_matmul.py"} <= set(names)
+    assert not [n for n in names if n.startswith(("tests/", "exercises/", "notebooks/", "solutions/",
+                                                  "bench/")) or "__pycache__" in n]
     setup = (ROOT / "gradescope" / "setup.sh").read_text()
-    assert "constraints.txt" in setup and "venv" in setup
+    assert "constraints.txt" in setup and "venv" in setup and "bubblewrap" in setup
 
 
 def test_run_autograder_writes_valid_results_for_the_submission(autograder):
@@ -69,5 +69,44 @@ def test_run_autograder_writes_valid_results_for_the_submission(autograder):
     assert failed and all(t["score"] < t["max_score"] for t in failed)
     lesson = next(t for t in tests if t["name"] == "ex01_vectors: dot_lesson_example")
     assert lesson["status"] == "failed" and "32" in lesson["output"]
-    assert all(t["visibility"] == "visible" for t in tests)
+    hidden = {"ex01_vectors: dot_random_vectors", "ex01_vectors: dot_edge_cases"}
+    assert all(t["visibility"] == ("after_due_date" if t["name"] in hidden else "visible")
+               for t in tests if t["name"] in hidden or "lesson_example" in t["name"])
     assert isinstance(doc["execution_time"], int) and "ex01_vectors" in doc["output"]
+    assert "sandbox: " in doc["output"]                # whether bubblewrap could start there
+
+
+def _run_autograder(root, python):
+    """run_autograder in a scratch /autograder layout whose Python is ``python``."""
+    (root / "source").mkdir(parents=True)
+    (root / "submission").mkdir()
+    script = root / "run_autograder"
+    script.write_bytes((ROOT / "gradescope" / "run_autograder").read_bytes())
+    os.chmod(script, 0o755)
+    env = {"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python)}
+    done = subprocess.run([str(script)], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    return done, json.loads((root / "results" / "results.json").read_text())
+
+
+def _says_the_autograder_failed(doc):
+    from grader.report.gradescope_format import GRADER_FAILED
+
+    head, tail = GRADER_FAILED.split("{error}")
+    assert gradescope_problems(doc) == [] and doc["score"] == 0 and doc["tests"] == []
+    assert doc["output"].startswith(head) and doc["output"].endswith(tail)
+
+
+def test_run_autograder_without_its_venv_still_writes_results(tmp_path):
+    done, doc = _run_autograder(tmp_path, tmp_path / "venv" / "bin" / "python")
+    assert done.returncode == 0
+    _says_the_autograder_failed(doc)
+    assert "setup.sh did not complete" in doc["output"]
+
+
+def test_run_autograder_when_the_grader_dies_still_writes_results(tmp_path):
+    crash = tmp_path / "crashing-python"
+    crash.write_text('#!/bin/sh\necho \'Traceback: ImportError: no module named "grader"\' >&2\nexit 1\n')
+    os.chmod(crash, 0o755)
+    done, doc = _run_autograder(tmp_path / "root", crash)
+    _says_the_autograder_failed(doc)
+    assert 'status 1' in doc["output"] and 'no module named "grader"' in doc["output"]

@@ -44,17 +44,21 @@ def test_json_document_has_spec_keys(tmp_path, capsys):
     assert code == 0
     doc = json.loads(out.read_text())
     assert doc["schema"] == 1 and doc["submission"] == "solutions"
-    assert doc["score"] == doc["max_score"] > 0
+    # --no-timing: matmul_speed (2 points) is not run, and still counts in the maximum.
+    assert doc["score"] == doc["max_score"] - 2 > 0
+    assert doc["hidden_remaining"] == {"checks": 0, "points": 0.0}
     assert [e["id"] for e in doc["exercises"]] == ["ex01_vectors", "ex03_matmul"]
     for ex in doc["exercises"]:
         assert EXERCISE_KEYS <= set(ex) and ex["status"] == "passed" and ex["checks"]
         assert ex["score"] == pytest.approx(sum(c["points"] for c in ex["checks"]))
+        assert ex["max_score"] == pytest.approx(sum(c["max_points"] for c in ex["checks"]))
         for check in ex["checks"]:
             assert CHECK_KEYS <= set(check)
             assert check["kind"] in ("correctness", "timing", "constraint")
-            if check["status"] == "skipped":    # --no-timing: said so, and worth nothing
-                assert check["kind"] == "timing" and check["max_points"] == 0
-                assert check["feedback"].startswith("skipped:")
+            assert check["visibility"] in ("public", "hidden") and check["informational"] is False
+            if check["status"] == "skipped":    # --no-timing: said so, 0 of its points
+                assert check["kind"] == "timing" and check["max_points"] == 2
+                assert check["points"] == 0 and check["feedback"].startswith("skipped:")
             else:
                 assert check["status"] == "passed" and check["points"] == check["max_points"]
             assert check["device"] in ("cpu", "cuda", None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
-from grader.results import CheckKind
+from grader.results import Check, CheckKind, CheckStatus, Visibility
 
 WHERE = "test_ex03_matmul.py::test_matmul_lesson_example"
 
@@ -16,6 +16,22 @@ def test_a_well_formed_check():
     spec = parse_check(WHERE, (), {"points": 2, "kind": "constraint", "function": "matmul",
                                    "hints": ["look at k", "sum over k"]})
     assert spec == CheckSpec(2.0, CheckKind.CONSTRAINT, "matmul", ("look at k", "sum over k"))
+
+
+def test_every_kind_is_public_unless_marked_hidden():
+    for kind in CheckKind:
+        assert parse_check(WHERE, (), {"kind": kind.value}).visibility is Visibility.PUBLIC
+    assert parse_check(WHERE, (), {"visibility": "hidden"}).visibility is Visibility.HIDDEN
+    assert parse_check(WHERE, (), {"visibility": "public"}).visibility is Visibility.PUBLIC
+
+
+def test_a_check_result_carries_its_visibility_through_json():
+    check = Check("dot_random_vectors", CheckKind.CORRECTNESS, CheckStatus.PASSED, 2.0, 2.0,
+                  visibility=Visibility.HIDDEN)
+    assert check.to_dict()["visibility"] == "hidden"
+    assert Check.from_dict(check.to_dict()).visibility is Visibility.HIDDEN
+    old = {k: v for k, v in check.to_dict().items() if k != "visibility"}   # a schema-1 file
+    assert Check.from_dict(old).visibility is Visibility.PUBLIC
 
 
 @pytest.mark.parametrize("args, kwargs, says", [
@@ -28,6 +44,8 @@ def test_a_well_formed_check():
     ((), {"function": 3}, "function=3"),
     ((), {"hints": "one hint"}, "a tuple of strings"),
     ((), {"hints": ("ok", 3)}, "a tuple of strings"),
+    ((), {"visibility": "secret"}, "one of public, hidden"),
+    ((), {"hidden": True}, "unknown keyword(s) hidden"),
 ])
 def test_a_malformed_check_is_an_error_naming_the_test(args, kwargs, says):
     with pytest.raises(MarkerError) as info:
