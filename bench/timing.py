@@ -24,10 +24,14 @@ from typing import Sequence
 
 import numpy as np
 
+import contextlib
+
 from grader import registry
+from grader.engine.session import open_submission
 from grader.engine.timing import References, SpeedCase, measure
 from grader.files import write_json
 from grader.isolation.client import Learner
+from grader.isolation.pool import Pool
 from grader.paths import KIT_ROOT, SOLUTIONS_DIR
 from grader.settings import Settings
 
@@ -80,9 +84,16 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
     cases = {k: v for k, v in speed_cases().items() if not only or any(o in k for o in only)}
     rows = {(c, name): Row(c, name, ok, [], [], [], []) for c in cases for name, _, ok in SUBMISSIONS}
     burners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(busy)]
-    learners = {name: Learner(path, modules=sorted({c.module for c in cases.values()}),
-                              settings=settings) for name, path, _ in SUBMISSIONS}
-    references = References(settings)
+    modules = sorted({c.module for c in cases.values()})
+    stack = contextlib.ExitStack()
+    pool = stack.enter_context(Pool(settings, preload=["numpy", "torch"]))
+    learners = {}
+    for name, path, _ in SUBMISSIONS:     # copied, checked and isolated as a grading does
+        loaded, _, gid, _ = stack.enter_context(open_submission(path, modules, settings, pool=pool,
+                                                                preload=()))
+        learners[name] = stack.enter_context(Learner(loaded.directory, pool=pool, gid=gid,
+                                                     modules=sorted(loaded.modules), name=name))
+    references = References(pool)
     started = time.time()
     try:
         for r in range(runs):
@@ -104,9 +115,8 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
         for p in burners:
             p.kill()
             p.wait()
-        for learner in learners.values():
-            learner.close()
         references.close()
+        stack.close()
     print_table(list(rows.values()), runs=runs, busy=busy, targets={k: c.target for k, c in cases.items()})
     if json_path is not None:
         write_json(Path(json_path), {"runs": runs, "busy": busy, "seed": seed,

@@ -34,6 +34,17 @@ class CheckKind(str, enum.Enum):
     CONSTRAINT = "constraint"
 
 
+class Role(str, enum.Enum):
+    """What a check judges, for "no point without correct work": ``values`` (the function
+    computes right answers on valid inputs), ``errors`` (it rejects bad input) and ``method``
+    (how it works: a constraint, vectorization, speed, a view instead of a copy). A check of
+    the last two roles pays only when the same function's ``values`` checks all pass."""
+
+    VALUES = "values"
+    ERRORS = "errors"
+    METHOD = "method"
+
+
 class Visibility(str, enum.Enum):
     """Where a check runs: ``public`` ones also in the student kit, ``hidden`` ones only where
     the course grades (batch, Gradescope)."""
@@ -98,13 +109,17 @@ class Check:
     # A check that never scores (a GPU variant): reported, but outside points and status, so
     # that the maximum is the same on every machine.
     informational: bool = False
+    role: Role = Role.VALUES
+    # Why it did not pay although its own condition held: its function is not correct yet.
+    gated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "status": self.status.value,
                 "points": self.points, "max_points": self.max_points, "feedback": self.feedback,
                 "device": self.device, "timing": self.timing.to_dict() if self.timing else None,
                 "function": self.function, "not_started": self.not_started,
-                "visibility": self.visibility.value, "informational": self.informational}
+                "visibility": self.visibility.value, "informational": self.informational,
+                "role": self.role.value, "gated": self.gated}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Check":
@@ -114,7 +129,8 @@ class Check:
                    timing=Timing.from_dict(d["timing"]) if d.get("timing") else None,
                    not_started=d.get("not_started", False),
                    visibility=Visibility(d.get("visibility", Visibility.PUBLIC.value)),
-                   informational=d.get("informational", False))
+                   informational=d.get("informational", False),
+                   role=Role(d.get("role", Role.VALUES.value)), gated=d.get("gated", False))
 
 
 @dataclass

@@ -7,7 +7,11 @@ visibility="public")`` on a test makes it one graded check: ``public`` checks sh
 student kit and run under ``make grade``; ``hidden`` ones run only where the course grades
 (batch, Gradescope), and ``grader release`` strips them from the student kit. Every kind
 defaults to public: lesson examples, shapes, dtypes, typical mistakes, constraints and speed
-targets are what a learner should see fail; randomized and edge cases may be hidden. An unknown keyword, a positional argument or a value of the
+targets are what a learner should see fail; randomized and edge cases may be hidden.
+``role`` says what a check judges (``results.Role``): right answers (``values``, the default of
+a correctness check), rejecting bad input (``errors``) or how the function works (``method``,
+the default of a constraint or timing check); a check of the last two pays only once the
+function's ``values`` checks pass. An unknown keyword, a positional argument or a value of the
 wrong type raises ``MarkerError`` naming the test, so ``check(point=2)`` cannot quietly score 1.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from grader.results import CheckKind, Visibility
+from grader.results import CheckKind, Role, Visibility
 
 
 class MarkerError(ValueError):
@@ -30,6 +34,7 @@ class CheckSpec:
     function: str | None = None
     hints: tuple[str, ...] = ()
     visibility: Visibility = Visibility.PUBLIC
+    role: Role = Role.VALUES
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,12 @@ class ExerciseSpec:
 
 KINDS = ", ".join(k.value for k in CheckKind)
 VISIBILITIES = ", ".join(v.value for v in Visibility)
-CHECK_KEYWORDS = ("points", "kind", "function", "hints", "visibility")
+ROLES = ", ".join(r.value for r in Role)
+CHECK_KEYWORDS = ("points", "kind", "function", "hints", "visibility", "role")
+# A constraint or a speed target judges how a function works; a correctness check, by default,
+# that it computes right answers (a check that a bad input is rejected says role="errors").
+DEFAULT_ROLE = {CheckKind.CORRECTNESS: Role.VALUES, CheckKind.CONSTRAINT: Role.METHOD,
+                CheckKind.TIMING: Role.METHOD}
 
 
 def _unknown(where: str, marker: str, kwargs: Mapping[str, Any], known: Sequence[str]) -> None:
@@ -76,7 +86,12 @@ def parse_check(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> C
         visibility = Visibility(visibility)
     except ValueError:
         raise MarkerError(f"{where}: check(visibility={visibility!r}): one of {VISIBILITIES}") from None
-    return CheckSpec(float(points), kind, function, tuple(hints), visibility)
+    role = kwargs.get("role", DEFAULT_ROLE[kind].value)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise MarkerError(f"{where}: check(role={role!r}): one of {ROLES}") from None
+    return CheckSpec(float(points), kind, function, tuple(hints), visibility, role)
 
 
 def parse_exercise(where: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ExerciseSpec:

@@ -33,6 +33,7 @@ import pytest
 from grader import registry, truncation
 from grader.checks.expect import CheckFailed, LearnerSource
 from grader.course import Course
+from grader.engine.gating import gate
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
 from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
@@ -166,6 +167,8 @@ class Collector:
 
     def pytest_sessionfinish(self) -> None:
         self.references.close()
+        for exercise in self.exercises.values():    # no point without correct work
+            gate(exercise)
 
     def start_references(self, selected: list[registry.ExerciseInfo]) -> None:
         """Start the reference worker before pytest does anything, for the suites that ask for
@@ -240,7 +243,8 @@ class Collector:
                       points=worth if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints, visibility=spec.visibility, informational=informational)
+                      hints=spec.hints, visibility=spec.visibility, informational=informational,
+                      role=spec.role)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
         if isinstance(exc, (ImportFailed, WorkerDied)) and self.exercises[ex_id].error is None:

@@ -71,8 +71,7 @@ STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends th
 SAMPLE = 8             # outputs per block checked against the oracle
 
 SUMMARY = ("{what}: {learner} per call, {baseline} {reference} per call: ratio {ratio:.2f} "
-           "(target: at most {target:g} times {baseline}; the median of {rounds} of {calls} "
-           "calls each)")
+           "(target: at most {target:g}; the median of {rounds} of {calls} calls each)")
 TOO_SLOW = "too slow: {summary}"
 STOPPED = ("too slow: {what}: a block of {calls} calls that takes {baseline} {reference} "
            "did not finish within {seconds:.1f} s, over {factor:g}x the target's time")
@@ -326,7 +325,21 @@ def _check_outputs(verdict: Verdict, inputs: list[tuple], outputs: Any, indices,
 
 
 def _compare(case: SpeedCase, got: Any, want: Any) -> str | None:
-    """What is wrong with one output (a value, or a tuple of them as the oracle gives)."""
+    """What is wrong with one output: an array or tensor, a number, or a tuple or dict of them
+    as the oracle gives (``train_step`` returns new parameters and the loss)."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return f"expected a dict with keys {sorted(want)}, got {type(got).__name__}"
+        for key in want:
+            problem = _compare(case, got[key], want[key])
+            if problem is not None:
+                return f"{key}: {problem}"
+        return None
+    if isinstance(want, float):
+        if isinstance(got, bool) or not isinstance(got, (int, float)) \
+                or not math.isclose(got, want, rel_tol=max(case.rtol, 1e-6), abs_tol=case.atol):
+            return f"expected {want:.6g}, got {got!r}"
+        return None
     if isinstance(want, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(want):
             return f"expected a tuple of {len(want)} values, got {type(got).__name__}"

@@ -64,7 +64,7 @@ def test_dot_edge_cases(ex, rng):
     "gives their sizes (lists become arrays with np.asarray).",
     "Raise ValueError when either input is not 1-D or the shapes differ, and put both "
     "shapes in the message, as the docstring shows.",
-))
+), role="errors")
 def test_dot_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.dot, np.ones(3), np.ones(4), call="dot(a, b)",
                   inputs={"a": np.ones(3), "b": np.ones(4)}, mentions=("(3,)", "(4,)"))
@@ -121,7 +121,7 @@ def test_unit_random_vectors(ex, rng):
 @pytest.mark.check(points=1, hints=(
     "Which way does [0, 0, 0] point? Nowhere, so there is no unit vector to return.",
     "Compute the norm first; when it is 0, raise ValueError instead of dividing.",
-))
+), role="errors")
 def test_unit_zero_vector(ex):
     expect_raises(ValueError, ex.unit, np.zeros(3), call="unit([0, 0, 0])",
                   hint="the zero vector has no direction: raise ValueError")
@@ -164,7 +164,7 @@ def test_cosine_similarity_stays_in_range(ex, rng):
                    hint="rounding can push the ratio just past 1; clip it (np.clip)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_cosine_similarity_rejects_bad_input(ex):
     expect_raises(ValueError, ex.cosine_similarity, np.zeros(3), A,
                   call="cosine_similarity([0, 0, 0], a)", hint="a zero vector has no direction")

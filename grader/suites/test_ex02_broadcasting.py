@@ -122,7 +122,7 @@ def test_broadcast_shape_random_shapes(ex, rng):
                f"{sorted({type(s).__name__ for s in got})}", hint="convert each size with int(...)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_broadcast_shape_rejects_clashes(ex, rng):
     expect_raises(ValueError, ex.broadcast_shape, (2, 7), (5,), call="broadcast_shape((2, 7), (5,))",
                   mentions=("7", "5"), hint="name the two sizes that clash (and the shapes)")
@@ -181,7 +181,7 @@ def test_expand_dims_negative_axes(ex, rng):
                      np.expand_dims(a, axis), call=call, inputs={"a": a}, hint=NEGATIVE_AXIS_HINT)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="method")
 def test_expand_dims_returns_a_view(ex, rng):
     cases = [(C, 0, "c"), (M, 1, "m")]
     for _ in range(12):
@@ -201,7 +201,7 @@ def test_expand_dims_returns_a_view(ex, rng):
                inputs={name: arr}, hint=VIEW_HINT)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_expand_dims_rejects_axis_out_of_range(ex):
     for a, axis, name in ((C, 9, "c"), (C, -7, "c"), (M, 3, "m"), (M, -4, "m")):
         expect_raises(ValueError, ex.expand_dims, a, axis, call=f"expand_dims({name}, {axis})",
@@ -255,7 +255,7 @@ def test_broadcast_to_random_shapes(ex, rng):
                  hint="an int n as the shape means (n,)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="method")
 def test_broadcast_to_shares_memory(ex, rng):
     cases = [(C, (4, 3)), (C.reshape(3, 1), (2, 3, 5))]
     for _ in range(10):
@@ -274,7 +274,7 @@ def test_broadcast_to_shares_memory(ex, rng):
                     "every stretched axis")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="method")
 def test_broadcast_to_zero_strides(ex, rng):
     cases = [(C, (3, 3)), (C.reshape(3, 1), (3, 3)), (np.ones((1, 4, 1)), (2, 3, 4, 5))]
     for _ in range(10):
@@ -295,7 +295,7 @@ def test_broadcast_to_zero_strides(ex, rng):
                hint="give every new axis, and every size-1 axis that grows, a stride of 0")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="method")
 def test_broadcast_to_is_read_only(ex):
     for a, target in ((C, (3, 3)), (C.reshape(3, 1), (3, 3)), (np.ones(1), (5,))):
         call = f"broadcast_to(an array of shape {a.shape}, {target})"
@@ -308,7 +308,7 @@ def test_broadcast_to_is_read_only(ex):
                hint="pass writeable=False to as_strided, or set result.flags.writeable = False")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_broadcast_to_rejects_incompatible_shapes(ex):
     expect_raises(ValueError, ex.broadcast_to, np.ones(7), (2, 5),
                   call="broadcast_to(an array of shape (7,), (2, 5))", mentions=("7", "5"),

@@ -94,7 +94,7 @@ def test_matvec_edge_cases(ex, rng):
                  hint="mixed inputs give np.result_type(m, v), here float64")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_matvec_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.matvec, M, np.ones(4), call="matvec(m, v) on v of length 4",
                   inputs={"m": M}, mentions=("(3, 3)", "(4,)"))
@@ -157,7 +157,7 @@ def test_matmul_keeps_the_dtype(ex, rng):
                         call=f"matmul(a, b) on {np.dtype(da)} a and {np.dtype(db)} b")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_matmul_rejects_bad_shapes(ex):
     a, b = np.ones((2, 3)), np.ones((4, 5))
     expect_raises(ValueError, ex.matmul, a, b, call="matmul(a, b) with shapes (2, 3) and (4, 5)",
@@ -226,7 +226,7 @@ def test_matmul_loops_small_random(ex, rng, settings):
                                  f"{(n, k)} and {(k, p)}")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_matmul_loops_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.matmul_loops, np.ones((2, 3)), np.ones((4, 5)),
                   call="matmul_loops(a, b) with shapes (2, 3) and (4, 5)",
@@ -253,7 +253,7 @@ def test_batched_matmul_random_batches(ex, rng):
                                  f"{a.shape} and {b.shape}")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_batched_matmul_rejects_bad_shapes(ex):
     cases = ((np.ones((2, 3, 4)), np.ones((2, 5, 6)), ("(2, 3, 4)", "(2, 5, 6)")),
              (np.ones((2, 3, 4)), np.ones((3, 4, 5)), ("(2, 3, 4)", "(3, 4, 5)")),

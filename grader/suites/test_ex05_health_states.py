@@ -109,7 +109,7 @@ def test_next_year_preserves_total_probability(ex, rng):
                f"one year on still sums to 1 with no negative share", hint=ROW_VECTOR_HINT)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_next_year_validates_transitions(ex):
     expect_raises(ValueError, ex.next_year, [1 / 3, 1 / 3, 1 / 3], np.full((3, 4), 0.25),
                   call="next_year(state of length 3, transitions of shape (3, 4))",
@@ -127,7 +127,7 @@ def test_next_year_validates_transitions(ex):
                       inputs={"transitions": t}, hint=hint)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_next_year_validates_state(ex):
     for state, what, hint in (
             ([1.1, -0.1, 0.0, 0.0], "with a negative entry", "a share is never negative"),
@@ -188,7 +188,7 @@ def test_after_years_matches_repeated_next_year(ex, rng):
                      hint="after_years(s, t, k) must equal next_year applied k times")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_after_years_rejects_bad_input(ex):
     expect_raises(ValueError, ex.after_years, STATE, TRANSITIONS, -1,
                   call="after_years(state, TRANSITIONS, -1)", mentions=("-1",),
@@ -230,7 +230,7 @@ def test_shop_totals_random(ex, rng):
                      hint="entry (i, j) is what person i pays at shop j: demand @ prices")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_shop_totals_rejects_mismatched_items(ex):
     expect_raises(ValueError, ex.shop_totals, np.ones((3, 4)), np.ones((3, 2)),
                   call="shop_totals(demand of shape (3, 4), prices of shape (3, 2))",
@@ -286,7 +286,7 @@ def test_cheapest_shop_returns_integer_indices(ex):
              hint="return shop indices as integers, e.g. np.argmin(totals, axis=1)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_cheapest_shop_rejects_bad_input(ex):
     expect_raises(ValueError, ex.cheapest_shop, np.ones((3, 4)), np.ones((3, 2)),
                   call="cheapest_shop(demand of shape (3, 4), prices of shape (3, 2))",

@@ -191,7 +191,7 @@ def test_pairwise_sq_dists_edge_cases(ex, device):
                  hint="integer inputs give a float32 result (the default float dtype)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_pairwise_sq_dists_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.pairwise_sq_dists, torch.ones(3, 2), torch.ones(4, 5),
                   call="pairwise_sq_dists(x, y) with shapes (3, 2) and (4, 5)", mentions=("(3, 2)", "(4, 5)"))
@@ -312,7 +312,7 @@ def test_normalize_channels_uint8_images(ex, rng, device):
                  hint="convert integer images to float32 first: uint8 arithmetic wraps around")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_normalize_channels_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.normalize_channels, torch.ones(3, 4, 4), [0.0] * 3, [1.0] * 3,
                   call="normalize_channels of a 3-D image", mentions=("(3, 4, 4)",))
@@ -384,7 +384,7 @@ def test_knn_predict_dtype_and_device(ex, rng, device):
                  call="knn_predict with int32 train_y", hint="return int64 labels (.long())")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, role="errors")
 def test_knn_predict_rejects_bad_input(ex):
     x, y = torch.ones(4, 2), torch.tensor([0, 1, 0, 1])
     expect_raises(ValueError, ex.knn_predict, x, y, torch.ones(3, 5),

@@ -289,7 +289,7 @@ def test_low_rank_edge_cases(ex, rng):
     _expect_low_rank(ex, np.asfortranarray(a)[:, ::2], 2, call="low_rank(a[:, ::2], 2), strided")
 
 
-@pytest.mark.check(points=1, hints=HINTS_ERRORS)
+@pytest.mark.check(points=1, hints=HINTS_ERRORS, role="errors")
 def test_low_rank_rejects_bad_input(ex):
     _expect_low_rank(ex, A, 1, call="low_rank(A, 1)")
     expect_raises(ValueError, ex.low_rank, A, 4, call="low_rank(A, 4) with A of shape (4, 3)",
@@ -419,7 +419,7 @@ def test_pca_mnist_digits(ex, check, settings):
                        f"from 1, 5, 20 and 50 components")
 
 
-@pytest.mark.check(points=1, hints=HINTS_ERRORS)
+@pytest.mark.check(points=1, hints=HINTS_ERRORS, role="errors")
 def test_pca_rejects_bad_input(ex):
     _expect_pca(ex, X_LESSON, 1, call="pca(x, 1)")
     expect_raises(ValueError, ex.pca, X_LESSON, 0, call="pca(x, 0)", mentions=("0",))
@@ -467,7 +467,7 @@ def test_compression_ratio_lesson_example(ex):
     _expect_ratio(ex, [5, 7], 5, call="compression_ratio([5, 7], 5), the shape as a list")
 
 
-@pytest.mark.check(points=1, hints=HINTS_ERRORS)
+@pytest.mark.check(points=1, hints=HINTS_ERRORS, role="errors")
 def test_compression_ratio_rejects_bad_input(ex):
     _expect_ratio(ex, (10, 20), 3, call="compression_ratio((10, 20), 3)")
     expect_raises(ValueError, ex.compression_ratio, (10, 20), 11, mentions=("11",),

@@ -344,13 +344,3 @@ def test_the_suites_oracles_agree_with_the_reference():
     suite._expect_attention(sol.scaled_dot_product_attention(q, k, v, mask), q, k, v, mask, call="reference")
     args = suite._mha_args(rng, 3, 6, 12, 3, causal=True)
     torch.testing.assert_close(sol.multi_head_attention(*args), suite._mha(*args), rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("name", ["scaled_dot_product_attention", "multi_head_attention"])
-def test_the_library_baselines_compute_the_same(name):
-    rng = np.random.default_rng(SEED)
-    case = suite.SPEED.get(name) or suite.SPEED_PENDING[name]
-    args = case.make_args(rng)
-    got, want = suite.BASELINES[name](*args), getattr(sol, name)(*args)
-    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
-        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)

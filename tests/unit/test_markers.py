@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
-from grader.results import Check, CheckKind, CheckStatus, Visibility
+from grader.results import Check, CheckKind, CheckStatus, Role, Visibility
 
 WHERE = "test_ex03_matmul.py::test_matmul_lesson_example"
 
@@ -15,7 +15,17 @@ def test_a_well_formed_check():
     assert parse_check(WHERE, (), {}) == CheckSpec()
     spec = parse_check(WHERE, (), {"points": 2, "kind": "constraint", "function": "matmul",
                                    "hints": ["look at k", "sum over k"]})
-    assert spec == CheckSpec(2.0, CheckKind.CONSTRAINT, "matmul", ("look at k", "sum over k"))
+    assert spec == CheckSpec(2.0, CheckKind.CONSTRAINT, "matmul", ("look at k", "sum over k"),
+                             role=Role.METHOD)
+
+
+def test_a_checks_role_defaults_by_kind_and_is_validated():
+    assert parse_check(WHERE, (), {}).role is Role.VALUES
+    assert parse_check(WHERE, (), {"kind": "timing"}).role is Role.METHOD
+    assert parse_check(WHERE, (), {"kind": "constraint"}).role is Role.METHOD
+    assert parse_check(WHERE, (), {"role": "errors"}).role is Role.ERRORS
+    with pytest.raises(MarkerError, match="role='value'"):
+        parse_check(WHERE, (), {"role": "value"})
 
 
 def test_every_kind_is_public_unless_marked_hidden():

@@ -1,0 +1,46 @@
+"""No point without correct work.
+
+A check that judges *how* a function works (a constraint, vectorization, a speed target, a
+view instead of a copy: ``Role.METHOD``) or that it *rejects* bad input (``Role.ERRORS``) is
+easy to satisfy with a function that computes nothing: ``return None`` uses no forbidden
+construct and has no loop; ``raise ValueError(...)`` rejects every input. So such a check
+pays only when the same function's ``Role.VALUES`` checks in the same grading run all pass
+(and there is at least one that ran). Otherwise it fails with feedback that says so, and its
+own verdict is kept below that line, so the learner still learns what it found.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from grader.results import Check, CheckStatus, Exercise, Role
+
+GATED = "earns its {points} once `{function}` computes correctly: {failing} {verb} not pass yet"
+POINT = "point"
+
+
+def gate(exercise: Exercise) -> None:
+    """Fail the ``errors`` and ``method`` checks of every function whose ``values`` checks do
+    not all pass (in place)."""
+    by_function: dict[str, list[Check]] = defaultdict(list)
+    for check in exercise.checks:
+        if check.function is not None and not check.informational:
+            by_function[check.function].append(check)
+    for function, checks in by_function.items():
+        values = [c for c in checks if c.role is Role.VALUES and c.status is not CheckStatus.SKIPPED]
+        failing = [c for c in values if c.status is not CheckStatus.PASSED]
+        if values and not failing:
+            continue
+        not_started = any(c.not_started for c in values)
+        for check in checks:
+            if check.role is Role.VALUES or check.status is not CheckStatus.PASSED:
+                continue
+            names = ", ".join(c.id for c in failing[:3]) + (" and more" if len(failing) > 3 else "")
+            reason = GATED.format(
+                points=POINT if check.max_points == 1 else f"{check.max_points:g} points",
+                function=function,
+                failing=names or f"no check of its values ran",
+                verb="do" if len(failing) != 1 else "does")
+            check.status, check.points, check.gated = CheckStatus.FAILED, 0.0, True
+            check.not_started = check.not_started or not_started
+            check.feedback = reason + (f"\n  (on its own: {check.feedback})" if check.feedback else "")
