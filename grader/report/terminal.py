@@ -13,6 +13,7 @@ import sys
 from collections import OrderedDict
 from typing import TextIO
 
+from grader.report.text import plain
 from grader.results import Check, CheckStatus, Exercise, ExerciseStatus, Submission
 from grader.truncation import FEEDBACK_LINES
 
@@ -45,9 +46,9 @@ def points(x: float) -> str:
 
 
 def render(result: Submission, *, colour: bool = False, verbose: bool = False) -> str:
-    lines = [f"Grading {result.submission} (seed {result.environment.get('seed', '?')})", ""]
+    lines = [f"Grading {plain(result.submission)} (seed {result.environment.get('seed', '?')})", ""]
     if result.error:
-        lines += [f"  This submission could not be graded: {result.error}", ""]
+        lines += [f"  This submission could not be graded: {plain(result.error)}", ""]
     width = max((len(e.id) for e in result.exercises), default=10)
     for ex in result.exercises:
         label = LABELS[ex.status]
@@ -62,7 +63,7 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
             continue
         if ex.status is ExerciseStatus.ERROR and ex.error:
             if all(c.status is CheckStatus.ERROR for c in ex.checks):
-                lines += [INDENT + line for line in ex.error.splitlines()[:FEEDBACK_LINES]]
+                lines += [INDENT + line for line in plain(ex.error).splitlines()[:FEEDBACK_LINES]]
                 continue
         lines += [INDENT + line for line in exercise_detail(ex, verbose)]
     lines.append("")
@@ -73,7 +74,7 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     if result.hidden.checks:
         lines.append("  " + TOTAL_HIDDEN.format(max=points(result.max_score),
                                                 remaining=hidden_remaining(result.hidden)))
-    lines += [f"  {note}" for note in result.notes]
+    lines += [f"  {plain(note)}" for note in result.notes]
     first = next((e for e in result.exercises if e.status is not ExerciseStatus.PASSED), None)
     if first is not None and not result.error:
         lines += ["", NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
@@ -96,7 +97,7 @@ def _not_run_lines(ex: Exercise) -> list[str]:
         skipped = [c for c in ex.checks if c.status is CheckStatus.SKIPPED
                    and c.informational is informational]
         if skipped:
-            reasons = "; ".join(sorted({c.feedback.removeprefix("skipped: ") for c in skipped}))
+            reasons = "; ".join(sorted({plain(c.feedback.removeprefix("skipped: ")) for c in skipped}))
             lines.append("- " + text.format(count=len(skipped), reasons=reasons,
                                             noun="check" if len(skipped) == 1 else "checks",
                                             points=points(sum(c.max_points for c in skipped))))
@@ -128,7 +129,7 @@ def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
         extra = ", informational" if check.informational else ""
         lines.append(f"{MARKS[check.status]} {names}  "
                      f"[{check.status.value}, {points(got)}/{points(worth)}{extra}]")
-        body = check.feedback.splitlines()
+        body = plain(check.feedback).splitlines()
         if len(body) > FEEDBACK_LINES:
             body = body[:FEEDBACK_LINES] + [f"[... {len(body) - FEEDBACK_LINES} more lines]"]
         lines += [f"    {line}" for line in body if line.strip()]
