@@ -8,6 +8,10 @@ ratios and writes every verdict to a JSON file. Exit status 0 when every verdict
 it should, 1 otherwise.
 
     python -m bench.timing --runs 20 --busy 2 --json bench-results/timing.json
+
+``--device cuda`` (``make bench-gpu``) times the targets that have a CUDA variant (those of
+the PyTorch exercises) on the GPU instead, as their ``[cuda]`` checks do; ``--budget S``
+stops starting new runs after S seconds and says how many verdicts each row got.
 """
 
 from __future__ import annotations
@@ -63,11 +67,12 @@ class Row:
                 "ratios": self.ratios, "rounds": self.rounds, "seconds": self.seconds}
 
 
-def speed_cases() -> dict[str, SpeedCase]:
-    """Every ``SPEED`` case of the hidden suites, named ``<exercise>.<function>``."""
+def speed_cases(device: str = "cpu") -> dict[str, SpeedCase]:
+    """Every ``SPEED`` case of the hidden suites, named ``<exercise>.<function>``; for
+    ``cuda``, those of the exercises that use PyTorch (the ones with ``[cuda]`` checks)."""
     cases = {}
     for info in registry.EXERCISES:
-        if not info.suite.exists():
+        if not info.suite.exists() or (device != "cpu" and not info.uses_torch):
             continue
         spec = importlib.util.spec_from_file_location(f"_bench_suite_{info.id}", info.suite)
         module = importlib.util.module_from_spec(spec)
@@ -79,9 +84,18 @@ def speed_cases() -> dict[str, SpeedCase]:
 
 
 def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
-        only: Sequence[str] = (), seed: int = 0, settings: Settings | None = None) -> int:
+        only: Sequence[str] = (), seed: int = 0, settings: Settings | None = None,
+        device: str = "cpu", budget: float | None = None) -> int:
     settings = settings or Settings()
-    cases = {k: v for k, v in speed_cases().items() if not only or any(o in k for o in only)}
+    cuda = device != "cpu"
+    if cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            print("bench.timing --device cuda: PyTorch sees no CUDA device here "
+                  f"(torch {torch.__version__}); nothing was timed.", file=sys.stderr)
+            return 2
+    cases = {k: v for k, v in speed_cases(device).items() if not only or any(o in k for o in only)}
     rows = {(c, name): Row(c, name, ok, [], [], [], []) for c in cases for name, _, ok in SUBMISSIONS}
     burners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(busy)]
     modules = sorted({c.module for c in cases.values()})
@@ -92,16 +106,21 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
         loaded, _, gid, _ = stack.enter_context(open_submission(path, modules, settings, pool=pool,
                                                                 preload=()))
         learners[name] = stack.enter_context(Learner(loaded.directory, pool=pool, gid=gid,
-                                                     modules=sorted(loaded.modules), name=name))
-    references = References(pool)
+                                                     modules=sorted(loaded.modules), name=name,
+                                                     cuda=cuda))
+    references = References(pool, cuda=cuda)
     started = time.time()
     try:
         for r in range(runs):
+            if budget is not None and r and time.time() - started > budget:
+                print(f"  stopped after {r} of {runs} runs: the budget of {budget:g} s is spent",
+                      file=sys.stderr)
+                break
             for i, (label, case) in enumerate(cases.items()):
                 for name, _, _ in SUBMISSIONS:
                     t0 = time.perf_counter()
                     verdict = measure(case, learner=learners[name], reference=references.get(case.module),
-                                      rng=np.random.default_rng([seed, r, i]),
+                                      rng=np.random.default_rng([seed, r, i]), device=device,
                                       call_timeout=settings.limits.call_timeout_s)
                     row = rows[(label, name)]
                     row.passed.append(verdict.passed)
@@ -117,9 +136,11 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
             p.wait()
         references.close()
         stack.close()
-    print_table(list(rows.values()), runs=runs, busy=busy, targets={k: c.target for k, c in cases.items()})
+    print_table(list(rows.values()), runs=runs, busy=busy, targets={k: c.target for k, c in cases.items()},
+                device=_device_name(device))
     if json_path is not None:
         write_json(Path(json_path), {"runs": runs, "busy": busy, "seed": seed,
+                                     "device": _device_name(device), "isolation": pool.isolation.describe(),
                                      "threads": settings.threads, "seconds": round(time.time() - started, 1),
                                      "targets": {k: c.target for k, c in cases.items()},
                                      "rows": [row.to_dict() for row in rows.values()]})
@@ -127,14 +148,27 @@ def run(*, runs: int = 20, busy: int = 0, json_path: Path | None = DEFAULT_JSON,
     return 0 if all(row.as_expected == len(row.passed) for row in rows.values()) else 1
 
 
-def print_table(rows: list[Row], *, runs: int, busy: int, targets: dict[str, float]) -> None:
-    print(f"\nTiming stability: {runs} verdicts per row, {busy} busy background process(es)\n")
-    head = f"{'speed target':34} {'learner':10} {'target':>6} {'expect':>6} {'as expected':>12} " \
+def _device_name(device: str) -> str:
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    return f"{device} ({torch.cuda.get_device_name(0)}, torch {torch.__version__})"
+
+
+def print_table(rows: list[Row], *, runs: int, busy: int, targets: dict[str, float],
+                device: str = "cpu") -> None:
+    done = min((len(row.passed) for row in rows), default=0)
+    print(f"\nTiming stability on {device}: {done} of {runs} verdicts per row, "
+          f"{busy} busy background process(es)\n")
+    head = f"{'speed target':44} {'learner':10} {'target':>6} {'expect':>6} {'as expected':>12} " \
            f"{'ratio median':>12} {'min':>7} {'max':>7} {'rounds':>6} {'s/verdict':>9}"
     print(head)
     print("-" * len(head))
     for row in rows:
-        print(f"{row.case:34} {row.submission:10} {targets[row.case]:6g} "
+        if not row.passed:
+            continue
+        print(f"{row.case:44} {row.submission:10} {targets[row.case]:6g} "
               f"{'pass' if row.should_pass else 'fail':>6} {row.as_expected:>5} of {len(row.passed):<4} "
               f"{statistics.median(row.ratios):12.2f} {min(row.ratios):7.2f} {max(row.ratios):7.2f} "
               f"{statistics.mean(row.rounds):6.1f} {statistics.mean(row.seconds):9.2f}")
@@ -147,8 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", dest="json_path", type=Path, default=DEFAULT_JSON)
     p.add_argument("--only", nargs="*", default=(), help="speed targets whose name contains one of these")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the timed calls run (cuda: the PyTorch exercises' CUDA variants)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds after which no new run starts (the table says how many ran)")
     args = p.parse_args(argv)
-    return run(runs=args.runs, busy=args.busy, json_path=args.json_path, only=args.only, seed=args.seed)
+    return run(runs=args.runs, busy=args.busy, json_path=args.json_path, only=args.only,
+               seed=args.seed, device=args.device, budget=args.budget)
 
 
 if __name__ == "__main__":

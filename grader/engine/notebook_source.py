@@ -16,13 +16,14 @@ import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import nbformat
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from grader import registry, truncation
 from grader.checks.policy.notebooks import droppable_cells, drop_magics
 from grader.errors import LearnerError, SubmissionError
+
+if TYPE_CHECKING:      # imported when a notebook is read: grading plain modules needs no nbformat
+    import nbformat
 
 CHECK_TAG = "grader-check"
 CHECK_MARKER = "grader.notebook_check"      # a code cell naming this is a checking cell
@@ -50,6 +51,8 @@ def is_check_cell(cell: nbformat.NotebookNode) -> bool:
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
+    import nbformat
+
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike

@@ -21,6 +21,7 @@ and the speed targets; its keys are checked against the collected suites before 
 
 from __future__ import annotations
 
+import gc
 import re
 import zlib
 from dataclasses import dataclass, field, replace
@@ -193,7 +194,12 @@ class Collector:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Start the reference worker now, when a speed check will need it, so that it imports
-        its libraries while the correctness checks run (``Learner.start``)."""
+        its libraries while the correctness checks run (``Learner.start``).
+
+        The suites and their libraries (PyTorch's tens of thousands of objects) are loaded
+        now and stay: ``gc.freeze`` keeps the garbage collector from walking them again at
+        every collection of the grading that follows."""
+        gc.freeze()
         self._start_references({_exercise_id(item) for item in session.items
                                 if "speed" in getattr(item, "fixturenames", ())})
 

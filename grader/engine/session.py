@@ -26,6 +26,13 @@ from grader.results import ExerciseStatus, Submission
 from grader.settings import Settings
 
 SUITE_INI = SUITES_DIR / "pytest.ini"
+# The suites run in the grader's process with the Collector as their only reporter. Left out:
+# pytest's cache, terminal output and stepwise state; unraisableexception and threadexception,
+# whose clean-up runs gc.collect() several times per session (up to 0.7 s a session with PyTorch loaded);
+# logging, which wraps every phase of every test in handlers the suites never use.
+PYTEST_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+                  "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
+                  "--capture=no", "--import-mode=importlib", "-W", "ignore")
 
 
 class GraderError(RuntimeError):
@@ -121,9 +128,7 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
         # This imports torch here (for an exercise that uses it): after both workers started.
         cuda = context.cuda_available = _cuda_available(selected, settings)
         args = [str(e.suite) for e in selected] + [
-            "-c", str(SUITE_INI), "--rootdir", str(SUITES_DIR), "-p", "no:cacheprovider",
-            "-p", "no:terminal", "-p", "no:stepwise", "--capture=no", "--import-mode=importlib",
-            "-W", "ignore"]
+            "-c", str(SUITE_INI), "--rootdir", str(SUITES_DIR), *PYTEST_OPTIONS]
         code = pytest.main(args, plugins=[collector])
         if collector.errors or code in (pytest.ExitCode.INTERNAL_ERROR,
                                         pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):

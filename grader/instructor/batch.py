@@ -17,6 +17,7 @@ one measurement runs at a time while the other children carry on with correctnes
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -276,9 +277,14 @@ def _fork_children(settings: Settings) -> bool:
 
 
 def preload_for_children(selected: Sequence[registry.ExerciseInfo], settings: Settings) -> None:
-    """Import in the batch process what every forked child would import again."""
-    if _fork_children(settings) and any(e.uses_torch for e in selected):
+    """Import in the batch process what every forked child would import again, then take it
+    out of the garbage collector's sight (``gc.freeze``): a child's collections then never walk
+    those objects, and never write to their pages, which stay shared with this process."""
+    if not _fork_children(settings):
+        return
+    if any(e.uses_torch for e in selected):
         import torch  # noqa: F401
+    gc.freeze()
 
 
 def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,

@@ -113,6 +113,8 @@ def child_main(argv: Sequence[str], pool: Pool | None = None) -> int:
     p.add_argument("--elapsed", type=float, default=0.0)
     args = p.parse_args(argv)
     settings = Settings.from_dict(json.loads(args.settings))
+    if "torch" in sys.modules:    # forked with PyTorch loaded: one thread per job, as the workers
+        sys.modules["torch"].set_num_threads(max(1, settings.threads))
     start = time.monotonic()
     if args.fail_reason is None:
         result = grade_submission(submission=args.submission, exercises=args.exercises,

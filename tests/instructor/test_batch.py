@@ -21,6 +21,7 @@ from classroom import make_class, write_submission
 from grader.engine.timing_lock import exclusive_timing
 from grader.instructor.batch import PAST_LIMIT, discover, shard
 from grader.report import gradebook
+from grader.report.text import markdown_inline
 from grader.results import Submission
 from kit_files import ROOT
 
@@ -108,7 +109,7 @@ def test_every_submission_has_its_result_document_and_feedback(klass, graded):
         assert doc["environment"]["suites_sha256"] and doc["environment"]["submission_sha256"]
         assert Submission.from_dict(doc).score == float(book[name]["score"])
         feedback = (out / "feedback" / f"{name}.md").read_text()
-        assert feedback.startswith(f"# Feedback for {name}")
+        assert feedback.startswith(f"# Feedback for {markdown_inline(name)}")
     assert not list(out.rglob("*.tmp"))
 
 
@@ -231,11 +232,13 @@ def test_timing_lock_makes_a_second_measurement_wait(tmp_path):
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]);"
             "from grader.engine.timing_lock import exclusive_timing\n"
             "from grader.settings import resolve\n"
+            "print('ready', flush=True)\n"
             "with exclusive_timing(resolve().timing_lock) as waited: print(round(waited, 2))")
     with exclusive_timing(lock) as waited:
         assert waited < 0.5
         other = subprocess.Popen([sys.executable, "-c", code, str(ROOT)], stdout=subprocess.PIPE,
                                  text=True, env={**os.environ, "GRADER_TIMING_LOCK": str(lock)})
+        assert other.stdout.readline().strip() == "ready"   # started, however loaded the machine
         time.sleep(0.8)
         assert other.poll() is None            # still waiting for the lock
     assert float(other.communicate(timeout=30)[0]) >= 0.7

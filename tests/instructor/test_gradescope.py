@@ -73,7 +73,7 @@ def test_run_autograder_writes_valid_results_for_the_submission(autograder):
     assert all(t["visibility"] == ("after_due_date" if t["name"] in hidden else "visible")
                for t in tests if t["name"] in hidden or "lesson_example" in t["name"])
     assert isinstance(doc["execution_time"], int) and "ex01_vectors" in doc["output"]
-    assert "sandbox: " in doc["output"]                # whether bubblewrap could start there
+    assert "isolation: " in doc["output"]              # how the workers were isolated there
 
 
 def _run_autograder(root, python):

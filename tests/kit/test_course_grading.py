@@ -46,12 +46,14 @@ def test_a_threshold_comes_from_the_course():
 
 
 def test_a_speed_target_comes_from_the_course():
-    # bench/anti's matmul loops over entries; a target of 1e6 lets even that pass.
+    # bench/anti's matmul loops over entries; a target of 1e6 lets even that meet it. The
+    # point still goes only to code that keeps to the rules (loops break "vectorized").
     course = Course(speed={"ex03_matmul.matmul": 1e6})
     result = grade_submission(submission=FIXTURES.parent.parent / "bench" / "anti",
                               exercises=["ex03"], settings=Settings(), course=course)
     check = _checks(result, "ex03_matmul")["matmul_speed"]
-    assert check.status.value == "passed" and check.timing.target_ratio == 1e6
+    assert check.timing.target_ratio == 1e6 and 1 < check.timing.ratio < 1e6
+    assert check.gated and check.points == 0 and "keeps to the exercise's rules" in check.feedback
 
 
 def test_the_course_chooses_the_exercises():
