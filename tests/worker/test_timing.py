@@ -66,10 +66,10 @@ def test_same_code_passes_near_one(pool, tmp_path, reference):
 def test_slow_code_fails_whatever_its_worker_could_say(pool, tmp_path, reference):
     v = _measure(pool, tmp_path, reference, """
         def scale(a):
-            for _ in range(200_000):     # about 10 ms of interpreter per call
-                pass
+            for _ in range(2_000_000):   # 25-100 ms of interpreter per call: 100 times the
+                pass                     # baseline or more, past 10x the target in one round
             return a * 2.0
-        """, call_timeout=1.0)   # a block of many 10 ms calls stops after 1 s, or ends the rounds
+        """, call_timeout=1.0)   # a block of many such calls stops after 1 s, or ends the rounds
     assert not v.passed and v.rounds <= 1, (v.rounds, v.ratios, v.feedback())
     assert v.feedback().startswith("too slow: scale on cpu"), v.feedback()
 
