@@ -11,7 +11,7 @@ beside the measurements that justify them (``THRESHOLDS`` and ``SPEED`` in a sui
     exercises = ["ex01_vectors", "ex03_matmul"]      # default: every exercise of the kit
 
     [checks]                                          # "exercise/check" (the test's name
-    "ex03_matmul/matmul_strided_inputs" = { points = 2, visibility = "public" }   # without test_)
+    "ex03_matmul/matmul_keeps_the_dtype" = { points = 2, visibility = "hidden" }   # without test_)
 
     [thresholds.ex04_simple_mnist]                    # names a suite declares in THRESHOLDS
     fit_accuracy = 0.88
@@ -131,7 +131,8 @@ class Course:
                     ([f"visibility = {_str(o.visibility.value)}"] if o.visibility else [])
             out.append(f"{_str(key)} = {{ {', '.join(parts)} }}")
         for ex, table in sorted(self.thresholds.items()):
-            out += ["", f"[thresholds.{ex}]"] + [f"{k} = {v!r}" for k, v in sorted(table.items())]
+            if table:
+                out += ["", f"[thresholds.{ex}]"] + [f"{k} = {v!r}" for k, v in sorted(table.items())]
         out += ["", "[speed]"] + [f"{_str(k)} = {v:g}" for k, v in sorted(self.speed.items())]
         g = self.gradescope
         out += ["", "[gradescope]", f"visibility = {_str(g.visibility)}",
@@ -202,7 +203,7 @@ def parse(data: Mapping[str, Any], *, source: str = FILENAME,
         m = CHECK_KEY.fullmatch(key)
         if not m:
             where.fail(f"[checks] {key!r}", "a key is \"exercise/check\", e.g. "
-                       "\"ex03_matmul/matmul_strided_inputs\" (the test's name without test_)")
+                       "\"ex03_matmul/matmul_keeps_the_dtype\" (the test's name without test_)")
         where.exercise(f"[checks] {key!r}", m.group(1), known)
         value = where.table(f"checks.{key!r}", value)
         where.keys(f"[checks] {key!r}", value, ("points", "visibility"))
