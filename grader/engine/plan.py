@@ -9,7 +9,7 @@ that take ``device`` (the CUDA one informational), exactly as when grading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -41,6 +41,8 @@ class PlannedCheck:
 @dataclass
 class Plan:
     checks: list[PlannedCheck]
+    speed: dict[str, tuple[float, str]] = field(default_factory=dict)   # "ex.function": (T, baseline)
+    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # ex -> name -> value
 
     def of(self, exercise: str) -> list[PlannedCheck]:
         return [c for c in self.checks if c.exercise == exercise]
@@ -69,6 +71,7 @@ class _Planner:
         self.course = course
         self.items: list[Any] = []
         self.errors: list[str] = []
+        self.modules: dict[str, Any] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "exercise(id, note): the exercise a suite grades")
@@ -87,6 +90,11 @@ class _Planner:
                 self.errors.append(str(exc))
         self.errors += course_problems(self.course, items, specs)
         self.items = [(item, specs.get(item.nodeid)) for item in items]
+        for item in items:
+            try:
+                self.modules.setdefault(exercise_id(item), item.module)
+            except MarkerError:
+                pass
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -113,4 +121,12 @@ def plan(course: Course, exercises: list[str] | None = None) -> Plan:
             points=0.0 if extra else spec.points, kind=spec.kind, visibility=spec.visibility,
             device=device, informational=extra))
     order = {e.id: i for i, e in enumerate(selected)}
-    return Plan(sorted(checks, key=lambda c: order[c.exercise]))
+    speed, thresholds = {}, {}
+    for ex_id, module in planner.modules.items():
+        for function, case in getattr(module, "SPEED", {}).items():
+            speed[f"{ex_id}.{function}"] = (course.speed_target(ex_id, function, case.target),
+                                            getattr(case, "baseline", "the baseline"))
+        declared = getattr(module, "THRESHOLDS", {})
+        if declared:
+            thresholds[ex_id] = {k: course.threshold(ex_id, k, v) for k, v in declared.items()}
+    return Plan(sorted(checks, key=lambda c: order[c.exercise]), speed, thresholds)

@@ -263,9 +263,10 @@ def course_report(course: Course) -> str:
         for c in the_plan.of(ex):
             worth = "informational" if c.informational else f"{c.points:g}"
             lines.append(f"  {c.id:48} {c.kind.value:12} {c.visibility.value:7} {worth:>13}")
-        for name, value in sorted(course.thresholds.get(ex, {}).items()):
+        for name, value in sorted(the_plan.thresholds.get(ex, {}).items()):
             lines.append(f"  threshold {name} = {value:g}")
+        for key, (target, baseline) in sorted(the_plan.speed.items()):
+            if key.startswith(f"{ex}."):
+                lines.append(f"  speed target {key.split('.', 1)[1]}: at most {target:g} times {baseline}")
         lines.append("")
-    lines.append("speed targets (ratio to the baseline): course.toml [speed] overrides the "
-                 "suites' SPEED; README, \"Speed targets\"")
     return "\n".join(lines)
