@@ -122,7 +122,9 @@ class Course:
         return replace(self, exercises=tuple(exercises))
 
     # -- writing (grader release, the Gradescope zip) ------------------------------------------
-    def to_toml(self, *, header: bool = True) -> str:
+    def to_toml(self, *, header: bool = True, instructor: bool = True) -> str:
+        """The course as TOML; ``instructor=False`` leaves out what only the course's side
+        uses (Gradescope, the late policy): a student kit's copy."""
         out = ["# The assignment (grader/course.py says what each key does)."] if header else []
         out += ["[assignment]", f"name = {_str(self.name)}",
                 f"exercises = [{', '.join(_str(e) for e in self.exercises)}]", "", "[checks]"]
@@ -135,14 +137,15 @@ class Course:
                 out += ["", f"[thresholds.{ex}]"] + [f"{k} = {v!r}" for k, v in sorted(table.items())]
         out += ["", "[speed]"] + [f"{_str(k)} = {v:g}" for k, v in sorted(self.speed.items())]
         g = self.gradescope
-        out += ["", "[gradescope]", f"visibility = {_str(g.visibility)}",
-                f"hidden_visibility = {_str(g.hidden_visibility)}",
-                f"leaderboard = {str(g.leaderboard).lower()}", "", "[late]"]
-        if self.late.due is not None:
-            out.append(f"due = {self.late.due.isoformat()}")
-        out.append(f"late_penalty_per_day = {self.late.late_penalty_per_day!r}")
-        if self.late.late_cap is not None:
-            out.append(f"late_cap = {self.late.late_cap!r}")
+        if instructor:
+            out += ["", "[gradescope]", f"visibility = {_str(g.visibility)}",
+                    f"hidden_visibility = {_str(g.hidden_visibility)}",
+                    f"leaderboard = {str(g.leaderboard).lower()}", "", "[late]"]
+            if self.late.due is not None:
+                out.append(f"due = {self.late.due.isoformat()}")
+            out.append(f"late_penalty_per_day = {self.late.late_penalty_per_day!r}")
+            if self.late.late_cap is not None:
+                out.append(f"late_cap = {self.late.late_cap!r}")
         if self.hidden:
             out += ["", "# Hidden checks this kit does not hold: they run when your course grades.",
                     "[hidden]"]

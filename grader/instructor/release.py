@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -130,7 +130,7 @@ def _student(dest: Path, kit: Path, course: Course, the_plan: Plan, infos: list)
                                f"on what is hidden: {sorted(hidden ^ the_plan.hidden_tests(info.id))}")
         _write(suites / info.suite.name, strip(source, hidden).text)
     _write(suites / "exercises.json", json.dumps(registry.manifest(infos), indent=2) + "\n")
-    _write(dest / "course.toml", student_course(course, the_plan, ids).to_toml())
+    _write(dest / "course.toml", student_course(course, the_plan, ids).to_toml(instructor=False))
     _tree(kit / TEMPLATE.relative_to(KIT_ROOT), dest)
     readme = (dest / "README.md").read_text(encoding="utf-8")
     _write(dest / "README.md", readme.replace("{exercises}", _exercise_table(infos, course, the_plan)))
@@ -147,10 +147,10 @@ def _student(dest: Path, kit: Path, course: Course, the_plan: Plan, infos: list)
 def student_course(course: Course, the_plan: Plan, ids: Sequence[str]) -> Course:
     """The student kit's course.toml: the course as it grades public checks, without any key
     that names a hidden check, and with the hidden checks counted per exercise."""
+    # A check the course makes public keeps that override: its marker may say hidden.
     public = {key: change for key, change in course.checks.items()
               if key.split("/")[0] in ids and f"test_{key.split('/', 1)[1]}" not in
               the_plan.hidden_tests(key.split("/")[0])}
-    public = {k: replace(v, visibility=None) for k, v in public.items()}
     hidden = {ex: the_plan.hidden(ex) for ex in ids if the_plan.hidden(ex).checks}
     return Course(name=course.name, exercises=tuple(ids), checks=public,
                   thresholds={ex: t for ex, t in course.thresholds.items() if ex in ids},

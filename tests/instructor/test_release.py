@@ -290,3 +290,27 @@ def test_a_new_release_keeps_the_courses_repository(released, tmp_path):
     rel.release(out=out, course=COURSE)
     assert (out / "student" / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
     assert not (out / "student" / "stale.txt").exists()
+
+
+# -- a course that changes points and visibility both ways ------------------------------------
+def test_a_course_that_changes_visibility_and_points_releases_a_kit_that_agrees(student_python, tmp_path):
+    from grader.course import CheckOverride, Course
+    from grader.results import Visibility
+
+    course = Course(name="Homework 1", exercises=("ex01_vectors",), source="hw1.toml", checks={
+        "ex01_vectors/dot_random_vectors": CheckOverride(points=3, visibility=Visibility.PUBLIC),
+        "ex01_vectors/unit_random_vectors": CheckOverride(visibility=Visibility.HIDDEN)})
+    rel.release(out=tmp_path / "out", course=course)
+    student = tmp_path / "out" / "student"
+    suite = (student / "grader" / "suites" / "test_ex01_vectors.py").read_text()
+    assert "def test_dot_random_vectors" in suite and "unit_random_vectors" not in suite
+    assert not (student / "exercises" / "ex03_matmul.py").exists()
+    course_file = tmp_path / "hw1.toml"
+    course_file.write_text(course.to_toml())
+    mine = grade(student, ROOT / "solutions", [], 0, tmp_path / "s.json", (), student_python)
+    theirs = grade(ROOT, ROOT / "solutions", [], 0, tmp_path / "i.json", (),
+                   settings={"course": course_file})
+    assert compare(mine, theirs) == []
+    assert [e["id"] for e in mine["exercises"]] == ["ex01_vectors"]
+    assert mine["max_score"] == theirs["max_score"] == 17 + 1          # dot_random_vectors: 2 -> 3
+    assert mine["hidden_remaining"] == {"checks": 4, "points": 4.0}
