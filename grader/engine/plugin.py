@@ -243,13 +243,13 @@ class Collector:
         # The maximum is the assignment's, the same on every machine and with every flag: a
         # check not run here (timing disabled) keeps its points in the maximum and scores 0,
         # and a GPU variant is informational, never worth points, run or not.
-        informational = device not in (None, "cpu")
-        worth = 0.0 if informational else spec.points
+        extra = informational(device)
+        worth = 0.0 if extra else spec.points
         check = Check(id=name, kind=spec.kind, status=status, max_points=worth,
                       points=worth if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints, visibility=spec.visibility, informational=informational,
+                      hints=spec.hints, visibility=spec.visibility, informational=extra,
                       role=spec.role)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
@@ -335,6 +335,11 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
 _SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
 
 
+def informational(device: str | None) -> bool:
+    """A GPU variant never scores, so the maximum is the same on every machine."""
+    return device not in (None, "cpu")
+
+
 def check_spec(item: Any, course: Course) -> CheckSpec:
     """The check a test is: its marker's, with the assignment's points and visibility."""
     marker = item.get_closest_marker("check")
@@ -398,6 +403,9 @@ def _exercise_marker(item: Any):
 
 def _exercise_id(item: Any) -> str:
     return _exercise_marker(item).id
+
+
+exercise_id = _exercise_id      # for engine/plan.py, which collects with these same rules
 
 
 def _guess_function(check_name: str, functions: tuple[str, ...]) -> str | None:
