@@ -97,7 +97,6 @@ def _batch_line(results: list, out: Path) -> str:
         status = row_status(r)[0]
         counts[status] = counts.get(status, 0) + 1
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    from grader.report.text import plain
 
     return (f"{len(results)} submissions ({parts or 'none'}): {Path(out) / 'gradebook.csv'}, "
             f"{Path(out) / 'summary.html'}")

@@ -197,7 +197,7 @@ def render(items: "list[Submission | Final]", *, limits: Limits | None = None,
     index = {f.name: f"learner-{i}" for i, f in enumerate(finals)}
     statuses = {f.name: row_status(f.result) for f in finals}
     counts = Counter(s for s, _ in statuses.values())
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'>",
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>",
              f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
              f"<title>{TITLE}</title><style>{STYLE}</style></head><body>", f"<h1>{TITLE}</h1>"]
     meta = data.run_metadata(results)

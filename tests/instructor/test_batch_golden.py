@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -63,7 +62,7 @@ def _unquoted(name: str) -> str:
 def test_every_submission_gets_its_row_and_every_zero_a_reason(batch):
     spec, out = batch
     rows = _gradebook(out)
-    head, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    body = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert set(body) == {_unquoted(n) for n in spec["rows"]}
     for name, want in spec["rows"].items():
         row = body[_unquoted(name)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import intake
+from grader.engine import intake, sources
 from grader.engine.submission import load_submission
 from grader.errors import SubmissionError
 from grader.instructor.discovery import discover, stage
@@ -138,7 +138,7 @@ def test_a_link_or_an_oversized_member_in_a_zip_is_left_out(tmp_path):
 
 
 def test_a_zip_that_lies_about_its_sizes_is_read_only_to_the_cap(tmp_path, monkeypatch):
-    monkeypatch.setattr(intake, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 1000)
     path = tmp_path / "s.zip"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -153,11 +153,11 @@ def test_a_zip_that_lies_about_its_sizes_is_read_only_to_the_cap(tmp_path, monke
 
 
 def test_reading_is_capped_in_files_and_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(intake, "MAX_READS", 3)
+    monkeypatch.setattr(sources, "MAX_READS", 3)
     sub = write(tmp_path / "s", {f"ex01_vectors_{i}.py": SOLUTION for i in range(5)})
     with pytest.raises(SubmissionError, match="stopped reading after"):
         load(sub, tmp_path)
-    monkeypatch.setattr(intake, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(sources, "MAX_ENTRIES", 4)
     sub = write(tmp_path / "t", {**{f"z{i}/x.txt": "" for i in range(6)}, "ex01_vectors.py": SOLUTION})
     loaded = load(sub, tmp_path)
     assert intake.TOO_MANY_ENTRIES.format(limit=4) in loaded.notes
