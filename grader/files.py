@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,7 +31,13 @@ def make_dirs(path: Path) -> Path:
             p.mkdir()
         except FileExistsError:
             continue
-        os.chmod(p, DIR_MODE)
+        # The parent's group, and its set-group-id bit (which makes new files inherit it).
+        parent = os.stat(p.parent)
+        try:
+            os.chown(p, -1, parent.st_gid)
+        except OSError:
+            pass
+        os.chmod(p, DIR_MODE | (parent.st_mode & stat.S_ISGID))
     return path
 
 
