@@ -4,7 +4,9 @@
 gradebook) and any of ``student_id`` (the SIS id), ``name``, ``email``, ``login_id``,
 ``section``, ``canvas_id`` and ``submitted_at`` (ISO 8601, for the late policy). Canvas's own
 gradebook export works as it is ("Student", "ID", "SIS User ID", "SIS Login ID", "Section"):
-its rows are matched to Canvas-named submissions (``smithjohn_1234``) by the user id.
+its rows are matched to Canvas-named submissions (``smithjohn_1234``) by the user id. A bare
+``id`` column is taken as Canvas's only beside "SIS User ID" (as in Canvas's export); elsewhere
+it is ignored, never guessed.
 
 ``overrides.csv`` has one change per line: ``submission``, ``target`` (an exercise,
 ``ex03_matmul``, or one check, ``ex03_matmul/matmul_lesson_example``), ``points`` (the new
@@ -31,8 +33,9 @@ ROSTER_COLUMNS = {   # a header, lower-cased, spaces and dashes as "_" -> the fi
     "idnumber": "student_id", "name": "name", "student": "name", "full_name": "name",
     "email": "email", "email_address": "email", "login_id": "login_id",
     "sis_login_id": "login_id", "username": "login_id", "section": "section",
-    "canvas_id": "canvas_id", "id": "canvas_id", "submitted_at": "submitted_at",
+    "canvas_id": "canvas_id", "submitted_at": "submitted_at",
 }
+CANVAS_HEADER = "sis_user_id"      # beside it (a Canvas export), "ID" is Canvas's own user id
 OVERRIDE_COLUMNS = {"submission": "submission", "target": "target", "check": "target",
                     "exercise": "target", "check_or_exercise": "target", "points": "points",
                     "reason": "reason"}
@@ -51,7 +54,10 @@ def _rows(path: Path, columns: dict[str, str], required: tuple[str, ...]) -> lis
         raise ClassFileError(f"{path}: cannot be read ({exc})") from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    fields = [columns.get(re.sub(r"[\s-]+", "_", h.strip().lower())) for h in header]
+    keys = [re.sub(r"[\s-]+", "_", h.strip().lower()) for h in header]
+    canvas = CANVAS_HEADER in keys and "canvas_id" not in keys
+    fields = [columns.get(k, "canvas_id" if k == "id" and canvas and columns is ROSTER_COLUMNS else None)
+              for k in keys]
     missing = [c for c in required if c not in fields]
     if missing:
         raise ClassFileError(f"{path}: no {' or '.join(missing)} column (the header is "

@@ -83,7 +83,7 @@ def stage(entries: list[Entry], scratch: Path) -> list[Entry]:
         if len(e.sources) <= 1:
             staged.append(e)
             continue
-        target = scratch / f"group-{len(staged)}" / "files"
+        target = scratch / f"group-{len(staged)}" / e.name     # the intake's messages name it
         target.mkdir(parents=True)
         for src in e.sources:
             limit = MAX_NOTEBOOK_BYTES if src.suffix == ".ipynb" else MAX_FILE_BYTES

@@ -78,6 +78,8 @@ def test_the_roster_reads_a_canvas_export_and_matches_canvas_named_submissions(t
     roster = read_roster(path)
     who = learner_for("smithjohn_1234", roster)
     assert (who.name, who.canvas_id, who.student_id, who.login_id) == ("Smith, John", "1234", "S001", "jsmith")
+    path.write_text("submission,id,email\nalice,77,a@x.org\n")     # not a Canvas export: "id" is no Canvas id
+    assert read_roster(path)["alice"].canvas_id == ""
     path.write_text("submission,student_id,email,submitted_at\nalice,S9,a@x.org,not a time\n")
     with pytest.raises(ClassFileError, match="line 2: submitted_at 'not a time'"):
         read_roster(path)
