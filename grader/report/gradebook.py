@@ -100,13 +100,18 @@ def render_csv(items: Sequence["Submission | Final"]) -> str:
             csv_cell(reason), *(csv_cell(getattr(who, k, "") or "") for k in ("student_id", "name", "email")),
             f"{100 * f.score / total:.2f}" if total else "", points(f.automatic),
             points(round(f.adjusted - f.automatic, 6)), late.days if late else "",
-            points(f.late_penalty), csv_cell(_time(late.submitted_at) if late else env.get("submitted_at") or ""),
+            points(f.late_penalty), csv_cell(_submitted(f)),
             csv_cell(env.get("graded_at") or ""), *(points(most[c]) for c in columns)])
     return out.getvalue()
 
 
-def _time(t) -> str:
-    return t.isoformat(timespec="seconds")
+def _submitted(f: Final) -> str:
+    """When it was handed in: the late policy's time, else the roster's, else the files'."""
+    if f.lateness is not None:
+        return f.lateness.submitted_at.isoformat(timespec="seconds")
+    if f.learner is not None and f.learner.submitted_at is not None:
+        return f.learner.submitted_at.isoformat(timespec="seconds")
+    return str(f.result.environment.get("submitted_at") or "")
 
 
 def write(path: Path, items: Sequence["Submission | Final"]) -> None:
