@@ -56,8 +56,20 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike
-        raise SubmissionError(NOT_A_NOTEBOOK.format(name=Path(path).name,
-                                                    reason=f"{type(exc).__name__}: {exc}"[:truncation.NOTEBOOK_ERROR_CHARS])) from None
+        raise _unreadable(Path(path).name, exc) from None
+
+
+def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
+    """A notebook from its bytes (as the intake read them, capped); ``name`` for messages."""
+    try:
+        return nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as exc:  # undecodable bytes, JSON, validation and version errors alike
+        raise _unreadable(name, exc) from None
+
+
+def _unreadable(name: str, exc: Exception) -> SubmissionError:
+    reason = f"{type(exc).__name__}: {exc}"[:truncation.NOTEBOOK_ERROR_CHARS]
+    return SubmissionError(NOT_A_NOTEBOOK.format(name=name, reason=reason))
 
 
 def notebook_cells(nb: nbformat.NotebookNode) -> list[Cell]:
