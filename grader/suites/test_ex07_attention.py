@@ -365,11 +365,10 @@ def test_causal_mask_lesson_example(ex):
     expect_array(got, LESSON_MASK, call="causal_mask(4)", hint="True where j <= i")
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "The mask must have the asked size and live on the asked device.",
     "torch.arange(length, device=device) builds the positions where they are needed.",
-))
+), visibility="hidden")
 def test_causal_mask_sizes_and_device(ex, device):
     for length in (0, 1, 2, 7, 33):
         got = result_of(ex.causal_mask, length, device=device, call=f"causal_mask({length}, device={device!r})")
@@ -410,8 +409,7 @@ def test_scaled_dot_product_attention_small_example(ex):
                       inputs=inputs)
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_AXES)
+@pytest.mark.check(points=2, hints=HINTS_AXES, visibility="hidden")
 def test_scaled_dot_product_attention_random(ex, rng, device):
     for lead, lq, lk, d, dv in (((), 1, 1, 1, 1), ((), 3, 5, 4, 2), ((2,), 4, 4, 8, 8),
                                 ((3,), 5, 2, 3, 6), ((2, 3), 6, 7, 4, 5), ((1, 2, 2), 3, 3, 2, 3)):
@@ -516,12 +514,11 @@ def test_scaled_dot_product_attention_rejects_bad_input(ex, rng):
                   "float32 q and a float64 k", mentions=("float64",))
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "exp() of a score above about 88 overflows float32 to inf, and inf / inf is nan.",
     "Subtract each row's maximum (amax(dim=-1, keepdim=True)) from the scores before exp: "
     "the result is the same and every exp() is at most 1.",
-))
+), visibility="hidden")
 def test_scaled_dot_product_attention_is_stable(ex, rng):
     q, k, v = _randn(rng, 2, 4, 8, scale=300.0), _randn(rng, 2, 5, 8, scale=300.0), _randn(rng, 2, 5, 3)
     call = "scaled_dot_product_attention(q, k, v) with scores of size 1e4"
@@ -689,8 +686,7 @@ def test_multi_head_attention_lesson_example(ex, rng):
                 "causal=True) with x of shape (2, 128, 768)")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_MHA)
+@pytest.mark.check(points=2, hints=HINTS_MHA, visibility="hidden")
 def test_multi_head_attention_random(ex, rng, device):
     for b, length, d, h in ((1, 1, 2, 1), (2, 3, 4, 2), (3, 5, 12, 3), (2, 9, 16, 4), (4, 6, 8, 8)):
         for dtype in (torch.float32, torch.float64):
@@ -700,12 +696,11 @@ def test_multi_head_attention_random(ex, rng, device):
                             f"{(b, length, d)}, n_heads={h}, causal={causal}")
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "With causal=True, position t sees positions 0..t only: what comes later cannot change "
     "its output.",
     "Pass causal_mask(L, device=x.device) to scaled_dot_product_attention when causal is true.",
-))
+), visibility="hidden")
 def test_multi_head_attention_causal_ignores_the_future(ex, rng):
     x, *ws, h, _ = _mha_args(rng, 2, 8, 12, 3)
     later = x.clone()

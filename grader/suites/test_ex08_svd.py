@@ -258,8 +258,7 @@ def test_low_rank_lesson_example(ex):
            "approximation is A itself")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_LOW_RANK)
+@pytest.mark.check(points=2, hints=HINTS_LOW_RANK, visibility="hidden")
 def test_low_rank_eckart_young(ex, rng):
     """The error of a rank-k approximation equals the dropped singular values, and no less."""
     for m, n in ((5, 5), (8, 3), (3, 8), (20, 12), (1, 6), (30, 30)):
@@ -278,8 +277,7 @@ def test_low_rank_eckart_young(ex, rng):
                        f"{k} are {rest[:3]}")
 
 
-# hidden
-@pytest.mark.check(points=1, hints=HINTS_LOW_RANK)
+@pytest.mark.check(points=1, hints=HINTS_LOW_RANK, visibility="hidden")
 def test_low_rank_edge_cases(ex, rng):
     a = _matrix(rng, 4, 6)
     _expect_low_rank(ex, a, 0, call="low_rank(a, 0): an all-zero matrix")
@@ -386,8 +384,7 @@ def test_pca_lesson_example(ex):
     _expect_pca(ex, rows, 3, call="pca(x, 3) for 5 samples of 4 features", inputs={"x": rows})
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_PCA)
+@pytest.mark.check(points=2, hints=HINTS_PCA, visibility="hidden")
 def test_pca_random(ex, rng):
     for n, d, k in ((10, 3, 1), (10, 3, 3), (40, 6, 2), (7, 12, 5), (200, 20, 20), (60, 60, 10)):
         x = _data(rng, n, d)
@@ -408,8 +405,7 @@ def test_pca_sign_convention(ex, rng):
            "must be positive", hint=HINTS_SIGNS[1])
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_PCA)
+@pytest.mark.check(points=2, hints=HINTS_PCA, visibility="hidden")
 def test_pca_mnist_digits(ex, check, settings):
     digits = load_mnist(root=settings.data_dir).test_x.numpy().astype(np.float64)
     call = "pca(x, 20) on the 1,000 held-out MNIST digits, x of shape (1000, 784)"

@@ -11,10 +11,9 @@ import inspect
 
 import pytest
 
-from grader import registry
 from grader.engine.markers import parse_check
 from grader.paths import KIT_ROOT, SOLUTIONS_DIR
-from grader.results import CheckKind
+from grader.results import CheckKind, Role, Visibility
 from suite_modules import load_suite
 
 NEW = ("ex07_attention", "ex08_svd", "ex09_backprop")
@@ -64,13 +63,14 @@ def test_no_hint_is_a_line_of_the_solution(ex_id):
 
 
 @pytest.mark.parametrize("ex_id", NEW)
-def test_hidden_checks_are_marked_with_a_comment(ex_id):
-    """Visibility is not a marker keyword yet: the suites say `# hidden` above the check."""
-    text = registry.BY_ID[ex_id].suite.read_text()
-    lines = text.splitlines()
-    hidden = {node.name for node in ast.parse(text).body
-              if isinstance(node, ast.FunctionDef) and node.decorator_list
-              and lines[node.decorator_list[0].lineno - 2].strip() == "# hidden"}
-    names = {name for name, _, _ in _checks(ex_id)}
-    assert hidden and hidden <= names
-    assert not any("lesson_example" in name for name in hidden)   # lesson examples stay public
+def test_hidden_checks_are_marked_by_visibility(ex_id):
+    """The randomized checks are hidden (visibility="hidden" on the marker); lesson examples,
+    constraints, speed targets and the checks that bad input is rejected stay public."""
+    hidden = set()
+    for name, _, marks in _checks(ex_id):
+        spec = parse_check(name, marks[0].args, marks[0].kwargs)
+        if spec.visibility is Visibility.HIDDEN:
+            hidden.add(name)
+            assert "lesson_example" not in name and spec.kind is CheckKind.CORRECTNESS \
+                and spec.role is Role.VALUES, name
+    assert hidden
