@@ -5,17 +5,19 @@ view instead of a copy: ``Role.METHOD``) or that it *rejects* bad input (``Role.
 easy to satisfy with a function that computes nothing: ``return None`` uses no forbidden
 construct and has no loop; ``raise ValueError(...)`` rejects every input. So such a check
 pays only when the same function's ``Role.VALUES`` checks in the same grading run all pass
-(and there is at least one that ran). Otherwise it fails with feedback that says so, and its
-own verdict is kept below that line, so the learner still learns what it found.
+(and there is at least one that ran). A speed target also needs the function's constraint
+checks: speed bought with the routine the exercise rules out (``np.matmul`` in ``matmul``) is
+not the learner's. Otherwise the check fails with feedback that says so, and its own verdict
+is kept below that line, so the learner still learns what it found.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from grader.results import Check, CheckStatus, Exercise, Role
+from grader.results import Check, CheckKind, CheckStatus, Exercise, Role
 
-GATED = "earns its {points} once `{function}` computes correctly: {failing} {verb} not pass yet"
+GATED = "earns its {points} once `{function}` {computes}: {failing} {verb} not pass yet"
 POINT = "point"
 
 
@@ -28,19 +30,22 @@ def gate(exercise: Exercise) -> None:
             by_function[check.function].append(check)
     for function, checks in by_function.items():
         values = [c for c in checks if c.role is Role.VALUES and c.status is not CheckStatus.SKIPPED]
-        failing = [c for c in values if c.status is not CheckStatus.PASSED]
-        if values and not failing:
-            continue
+        rules = [c for c in checks if c.kind is CheckKind.CONSTRAINT
+                 and c.status not in (CheckStatus.PASSED, CheckStatus.SKIPPED)]
+        wrong = [c for c in values if c.status is not CheckStatus.PASSED]
         not_started = any(c.not_started for c in values)
         for check in checks:
             if check.role is Role.VALUES or check.status is not CheckStatus.PASSED:
                 continue
+            failing = wrong + (rules if check.kind is CheckKind.TIMING else [])
+            if values and not failing:
+                continue
             names = ", ".join(c.id for c in failing[:3]) + (" and more" if len(failing) > 3 else "")
             reason = GATED.format(
                 points=POINT if check.max_points == 1 else f"{check.max_points:g} points",
-                function=function,
-                failing=names or f"no check of its values ran",
-                verb="do" if len(failing) != 1 else "does")
+                function=function, verb="do" if len(failing) != 1 else "does",
+                failing=names or "no check of its values ran",
+                computes="computes correctly" if wrong or not values else "keeps to the exercise's rules")
             check.status, check.points, check.gated = CheckStatus.FAILED, 0.0, True
             check.not_started = check.not_started or not_started
             check.feedback = reason + (f"\n  (on its own: {check.feedback})" if check.feedback else "")

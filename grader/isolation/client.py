@@ -92,8 +92,7 @@ class Learner:
             self._proc = WorkerProcess(
                 self.pool, submission=self.submission_dir,
                 output_path=self.output_dir / f"{self.name}-output-{self.generation}.txt",
-                learner_modules=sorted(self.available - set(self.refused)), gid=self.gid,
-                cuda=self.cuda)
+                learner_modules=own_modules(self.submission_dir), gid=self.gid, cuda=self.cuda)
         return self._proc
 
     def start(self) -> None:
@@ -268,6 +267,20 @@ class Learner:
         """Forget object ``hid`` in the worker with the next request (its proxy is gone)."""
         if generation == self.generation:
             self._released.append(hid)
+
+
+def own_modules(folder: Path) -> list[str]:
+    """The learner's own modules in ``folder`` (its .py files and packages, top level): what
+    their code may import besides the allowed libraries."""
+    names = set()
+    for path in folder.iterdir():
+        if path.is_symlink():
+            continue
+        if path.suffix == ".py" and path.stem.isidentifier():
+            names.add(path.stem)
+        elif path.is_dir() and path.name.isidentifier() and (path / "__init__.py").is_file():
+            names.add(path.name)
+    return sorted(names)
 
 
 def _raised(error: dict) -> LearnerRaised:

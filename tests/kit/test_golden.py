@@ -15,17 +15,24 @@ A case folder holds the learner's module(s) and ``expected.json``::
     }
 
 ``feedback`` phrases must all appear in the check's feedback. Hostile cases may also give
-``"max_score_fraction": 0.0`` to say the attacked exercise earns nothing.
+``"max_score_fraction": 0.0`` to say the attacked exercise earns nothing, ``"total_score"``
+for the whole submission's score, ``"report_includes"`` / ``"report_excludes"`` for phrases of
+the rendered terminal report and Markdown feedback, and ``"also_unsandboxed": true`` to be
+graded a second time without bubblewrap, with the same outcome (``tests/fixtures/attack_*``:
+the submissions of ``../shared/attacks``, each with the outcome it must get).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.engine.session import grade_submission
+from grader.report.markdown import markdown
+from grader.report.terminal import render
 from grader.settings import Settings
 from kit_files import FIXTURES
 
@@ -38,12 +45,18 @@ def _settings(overrides: dict) -> Settings:
     return Settings(**{"timing": False, **overrides}).with_limits(**limits)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden(case: Path) -> None:
+RUNS = [(case, True) for case in CASES] + [
+    (case, False) for case in CASES if json.loads((case / "expected.json").read_text()).get("also_unsandboxed")]
+
+
+@pytest.mark.parametrize("case, sandbox", RUNS,
+                         ids=[c.name + ("" if sb else "-unsandboxed") for c, sb in RUNS])
+def test_golden(case: Path, sandbox: bool) -> None:
     spec = json.loads((case / "expected.json").read_text())
     submission = case / spec["submission"] if "submission" in spec else case
+    settings = _settings(dict(spec.get("settings", {})))
     result = grade_submission(submission=submission, exercises=spec.get("exercises"),
-                              settings=_settings(dict(spec.get("settings", {}))))
+                              settings=settings if sandbox else replace(settings, sandbox=False))
     got = {e.id: e for e in result.exercises}
     for ex_id, status in spec.get("exercise_status", {}).items():
         assert got[ex_id].status.value == status, (
@@ -69,6 +82,14 @@ def test_golden(case: Path) -> None:
     for ex_id, fraction in spec.get("max_score_fraction", {}).items():
         assert got[ex_id].score <= fraction * got[ex_id].max_score + 1e-9, (
             f"{ex_id}: scored {got[ex_id].score} of {got[ex_id].max_score}\n{_dump(got[ex_id])}")
+    if "total_score" in spec:
+        assert result.score == spec["total_score"], "\n".join(
+            f"{e.id}: {e.score}\n{_dump(e)}" for e in result.exercises if e.score)
+    shown = render(result) + markdown(result)
+    for phrase in spec.get("report_includes", []):
+        assert phrase in shown, f"{phrase!r} not in the report"
+    for phrase in spec.get("report_excludes", []):
+        assert phrase not in shown, f"{phrase!r} is in the report"
 
 
 def _dump(ex) -> str:

@@ -49,8 +49,10 @@ REFUSED_FIXTURES = {
     "hostile_reads_solutions_relative": "os, pathlib, __file__, exec",
     "hostile_stdout_flood": "import os", "hostile_sys_exit_at_import": "import sys",
 }
-KIT_FOLDERS = [ROOT / "exercises", ROOT / "solutions", ROOT / "bench" / "anti"] + sorted(
-    p for p in FIXTURES.iterdir() if p.is_dir() and p.name not in REFUSED_FIXTURES)
+# (tests/fixtures/attack_* are the attack folders, each with the outcome it must get: golden tests.)
+KIT_FOLDERS = [ROOT / "exercises", ROOT / "solutions", ROOT / "bench" / "anti", ROOT / "baselines"] + sorted(
+    p for p in FIXTURES.iterdir() if p.is_dir() and p.name not in REFUSED_FIXTURES
+    and not p.name.startswith("attack_"))
 
 
 @pytest.mark.parametrize("folder", KIT_FOLDERS, ids=[p.relative_to(ROOT).as_posix() for p in KIT_FOLDERS])
