@@ -98,11 +98,19 @@ def result_of(fn: Callable[..., Any], *args: Any, call: str, inputs: dict[str, A
             raise
         where = f"\n  at {exc.where}" if exc.where else ""
         fail(call, f"raised {exc.type_name}: {exc.message}{where}", inputs=inputs,
-             hint=causes.hint_for_raised(exc.type_name, exc.message) or hint)
+             hint=_raised_hint(exc, hint))
 
 
-# Exceptions that say the code is broken rather than that it rejects the input another way.
+# Exceptions that say the code is broken, whatever the check was about.
 _BROKEN = ("NameError", "UnboundLocalError", "RecursionError")
+
+
+def _raised_hint(exc: LearnerRaised, hint: str | None) -> str | None:
+    """The hint for an exception: its cause's when the code is broken (a name never defined,
+    a None used as a value), else the check's own hint for this call, else the cause's."""
+    cause = causes.hint_for_raised(exc.type_name, exc.message)
+    broken = exc.type_name in _BROKEN or "NoneType" in exc.message
+    return (cause if broken else hint) or cause
 
 
 def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, call: str,
@@ -117,10 +125,8 @@ def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: 
         if not exc.is_a(exc_type):
             if causes.is_out_of_memory(exc.type_name, exc.message):
                 raise
-            broken = exc.type_name in _BROKEN or "NoneType" in exc.message
-            cause = causes.hint_for_raised(exc.type_name, exc.message)
             fail(call, f"expected {exc_type.__name__}, but it raised {exc.type_name}: {exc.message}",
-                 inputs=inputs, hint=(cause if broken else hint) or cause)
+                 inputs=inputs, hint=_raised_hint(exc, hint))
         missing = [m for m in mentions if m not in exc.message]
         if missing:
             fail(call, f"raised {exc_type.__name__} as it should, but the message "
@@ -134,6 +140,21 @@ def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: 
 
 MENTION_HINT = ("put the values involved into the message, as the docstring's example does "
                 "(here {missing}); an f-string such as f\"... got shape {{a.shape}}\" puts a value in")
+
+
+TIMED_INPUT = "{function}(...) on {inputs}, an input of the kind the speed target times"
+
+
+def expect_right_when_timed(ex: Any, case: Any, rng: Any, device: str = "cpu") -> None:
+    """Before a speed target (``engine.timing.SpeedCase``) is timed: one call on an input like
+    the timed ones must give the right result, so that a function that is wrong there fails on
+    its values, with the values' hint, and not on the timing's "a timed call returned a wrong
+    result" (which is about results that change from call to call)."""
+    args = case.args(rng, device)
+    call = TIMED_INPUT.format(function=case.function, inputs=case.inputs or "the timed input")
+    got = result_of(getattr(ex, case.function), *args, call=call, hint=case.hint)
+    expect_array(got, case.expected(args), call=call, rtol=case.rtol, atol=case.atol,
+                 check_dtype=case.check_dtype, hint=case.hint)
 
 
 # What the worker's tracer reports when code reaches the matmul family at run time

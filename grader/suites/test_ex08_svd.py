@@ -215,7 +215,8 @@ def _call(fn, a, k, *, call, inputs=None, hint=None):
                 and _works_on_square(fn, a, k):
             error = failed.feedback.split("\n  raised ", 1)[1].split("\n")[0]
             fail(call, FULL_MATRICES.format(shape=a.shape, r=min(a.shape), error=error),
-                 inputs=inputs, hint="np.linalg.svd(a, full_matrices=False)")
+                 inputs=inputs, hint="np.linalg.svd with full_matrices=False: the thin SVD, "
+                                     "whatever the shape of a")
         raise
 
 
@@ -240,8 +241,7 @@ def _expect_low_rank(ex, a, k, *, call, inputs=None):
             fail(call, EY_MISSED.format(k=k, got=error, want=_dropped(a, k)), inputs=inputs,
                  hint=HINTS_LOW_RANK[1])
     expect_array(got, want, call=call, inputs=inputs, rtol=RTOL, atol=ATOL * scale,
-                 hint=HINTS_LOW_RANK[1], dtype_hint="convert a to float64 first: "
-                 "np.asarray(a, dtype=np.float64)")
+                 hint=HINTS_LOW_RANK[1], dtype_hint="convert a to float64 first (np.asarray and np.array take a dtype=)")
     return got
 
 
@@ -337,7 +337,7 @@ def _check_components(got, x, k, want, *, call, inputs, rtol, atol):
         if d > 1 and _close(np.abs(got), np.abs(vt[:, :k].T)):
             fail(where, VT_COLUMNS, inputs=inputs, hint=HINTS_PCA[1])
     expect_array(got, want, call=where, inputs=inputs, rtol=rtol, atol=atol, hint=HINTS_PCA[1],
-                 dtype_hint="return float64 arrays: convert x with np.asarray(x, dtype=np.float64)")
+                 dtype_hint="return float64 arrays: convert x to float64 first (np.asarray takes a dtype=)")
 
 
 def _check_ratio(got, x, k, want, *, call, inputs):

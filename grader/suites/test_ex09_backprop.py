@@ -502,7 +502,8 @@ def _expect_step(ex, params, x, y, *, call):
     expect(isinstance(loss, float) and not isinstance(loss, bool), call,
            f"the loss must be a Python float, got {describe(loss)}", hint="float(loss) or loss.item()")
     expect(abs(loss - want_loss) <= LOSS_TOL, call, LOSS_WRONG.format(got=loss, want=want_loss),
-           hint="F.cross_entropy(logits, y), computed before the update")
+           hint="the loss is the mean cross-entropy (F.cross_entropy) of the logits and the labels, "
+                "computed before the update")
 
 
 @pytest.mark.check(points=3, hints=HINTS_STEP)
