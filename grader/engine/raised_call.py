@@ -173,8 +173,9 @@ def _argument(source: ast.expr | None, value: Any, inputs: dict) -> str:
         return ast.unparse(source)
     if _plain(value):
         return repr(value)
-    if isinstance(source, ast.Name) and not _plain(value):
-        label = source.id.lower()
+    if isinstance(source, (ast.Name, ast.Attribute)):
+        # The suite's name for it: m for M, train_x for digits.train_x.
+        label = (source.id if isinstance(source, ast.Name) else source.attr).lower()
         inputs[label] = value
         return label
     return diagnose.show(value)
