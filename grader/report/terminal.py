@@ -25,6 +25,8 @@ MARKS = {CheckStatus.FAILED: "x", CheckStatus.ERROR: "!", CheckStatus.TIMEOUT: "
          CheckStatus.SKIPPED: "-", CheckStatus.PASSED: "+"}
 INDENT = " " * 6      # an exercise's detail under its head line
 NEXT_STEP = "Next: open exercises/{file}, fix the first failing check, and run `make grade EX={id}`."
+NEXT_STEP_NOTEBOOK = ("Next: open {file}, fix the first failing check, save the notebook and run "
+                      "the same command again (or run the notebook's last cell).")
 HIDDEN_REMAINING = "{checks} more {noun}, {points} points, run when your course grades this"
 NOT_RUN = "not run: {count} {noun}, {points} points: {reasons}"
 NOT_RUN_INFORMATIONAL = "not run: {count} GPU {noun} (informational, no points): {reasons}"
@@ -45,7 +47,10 @@ def points(x: float) -> str:
     return f"{x:g}"
 
 
-def render(result: Submission, *, colour: bool = False, verbose: bool = False) -> str:
+def render(result: Submission, *, colour: bool = False, verbose: bool = False,
+           notebook: str | None = None) -> str:
+    """The report. ``notebook``: the notebook file graded (the next step names it instead of
+    ``exercises/``)."""
     lines = [f"Grading {plain(result.submission)} (seed {result.environment.get('seed', '?')})", ""]
     if result.error:
         lines += [f"  This submission could not be graded: {plain(result.error)}", ""]
@@ -77,7 +82,8 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     lines += [f"  {plain(note)}" for note in result.notes]
     first = next((e for e in result.exercises if e.status is not ExerciseStatus.PASSED), None)
     if first is not None and not result.error:
-        lines += ["", NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
+        lines += ["", NEXT_STEP_NOTEBOOK.format(file=plain(notebook)) if notebook
+                  else NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +144,8 @@ def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
     return lines + _not_run_lines(ex)
 
 
-def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False) -> None:
+def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False,
+                 notebook: str | None = None) -> None:
     stream = stream or sys.stdout
-    stream.write(render(result, colour=use_colour(stream), verbose=verbose))
+    stream.write(render(result, colour=use_colour(stream), verbose=verbose, notebook=notebook))
     stream.flush()
