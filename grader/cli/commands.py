@@ -56,7 +56,7 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
         exercises = [e for e in [exercise_of(submission)] if e]
     result: Submission = grade_submission(submission=submission, exercises=exercises,
                                           settings=settings)
-    print_report(result, verbose=verbose, notebook=notebook)
+    print_report(result, verbose=verbose, notebook=notebook, exit_status=True)
     if json_path is not None:
         write_json(json_path, result.to_dict())
         print(f"  JSON result written to {json_path}", file=sys.stdout)
