@@ -17,7 +17,7 @@ def stored() -> Submission:
 
 
 def test_the_stored_result_renders_the_golden_report():
-    assert normalise(render(stored(), colour=False)) == (FOLDER / "report.txt").read_text()
+    assert normalise(render(stored(), colour=False, exit_status=True)) == (FOLDER / "report.txt").read_text()
 
 
 def test_the_stored_result_renders_the_golden_feedback():
