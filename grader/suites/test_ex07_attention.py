@@ -293,6 +293,9 @@ def _diagnose_weights(got: torch.Tensor, q, k, v, mask) -> str | None:
         return NO_SCALE.format(d=d, got=peak(got), want=peak(want))
     if d > 1 and _close(got, torch.softmax(_masked(scores / d, mask), dim=-1)):
         return DIVIDED_BY_D.format(d=d, root=math.sqrt(d), got=peak(got), want=peak(want))
+    several = _several_mistakes(got, scores, mask, d)
+    if several:
+        return several
     scaled = scores / math.sqrt(d)
     if mask is not None:
         after = torch.softmax(scaled, dim=-1) * mask.cpu()
@@ -309,6 +312,38 @@ def _diagnose_weights(got: torch.Tensor, q, k, v, mask) -> str | None:
         if torch.allclose(columns, torch.ones_like(columns), atol=1e-3):
             return WRONG_AXIS.format(**_row_sum(got))
         return ROWS_NOT_ONE.format(**_row_sum(got))
+    return None
+
+
+# The classic mistakes of the weights as independent choices, for learners who make several
+# at once (no scale and the softmax over the queries, say): every combination of two or more.
+SCALE_MISTAKES = {"sqrt": None, "none": "no 1/sqrt(d) scale (d = {d})",
+                  "d": "divided by d = {d} instead of sqrt(d)"}
+MASK_MISTAKES = {"before": None, "after": "the mask applied after the softmax (masked weights "
+                 "set to 0, rows no longer summing to 1)",
+                 "zero": "masked scores set to 0 instead of -inf"}
+AXIS_MISTAKES = {-1: None, -2: "the softmax over the queries (dim=-2) instead of the keys (the last axis)"}
+SEVERAL_MISTAKES = "the weights behave like attention with {count} mistakes at once:"
+
+
+def _several_mistakes(got: torch.Tensor, scores: torch.Tensor, mask, d: int) -> str | None:
+    """The combination of two or more classic mistakes the weights match, named; None if none."""
+    divisors = {"sqrt": math.sqrt(d), "none": 1.0, "d": float(d)}
+    for scale, scale_text in SCALE_MISTAKES.items():
+        for how, mask_text in (MASK_MISTAKES.items() if mask is not None else [("before", None)]):
+            for axis, axis_text in AXIS_MISTAKES.items():
+                texts = [t.format(d=d) for t in (scale_text, mask_text, axis_text) if t]
+                if len(texts) < 2 or (scale == "d" and d == 1):
+                    continue
+                scaled = scores / divisors[scale]
+                if how == "after":
+                    weights = torch.softmax(scaled, dim=axis) * mask.cpu()
+                else:
+                    weights = torch.softmax(_masked(scaled, mask, 0.0 if how == "zero" else float("-inf")),
+                                            dim=axis)
+                if _close(got, weights):
+                    return "\n  ".join([SEVERAL_MISTAKES.format(count=len(texts))]
+                                        + [f"- {t}" for t in texts])
     return None
 
 
