@@ -14,6 +14,7 @@ from typing import Sequence
 
 from grader import registry
 from grader.course import for_settings
+from grader.engine.notebook_source import exercise_of
 from grader.engine.session import grade_submission
 from grader.files import write_json
 from grader.paths import EXERCISES_DIR
@@ -49,9 +50,13 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
     submission = Path(submission) if submission else EXERCISES_DIR
     if not submission.exists():
         raise UsageError(f"{submission} does not exist")
+    notebook = str(submission) if submission.suffix.lower() == ".ipynb" else None
+    if notebook and not exercises:
+        # A notebook holds one exercise: grade that one, not every exercise of the course.
+        exercises = [e for e in [exercise_of(submission)] if e]
     result: Submission = grade_submission(submission=submission, exercises=exercises,
                                           settings=settings)
-    print_report(result, verbose=verbose)
+    print_report(result, verbose=verbose, notebook=notebook, exit_status=True)
     if json_path is not None:
         write_json(json_path, result.to_dict())
         print(f"  JSON result written to {json_path}", file=sys.stdout)

@@ -102,6 +102,16 @@ def notebook_exercise(nb: nbformat.NotebookNode, path: Path, cells: Sequence[Cel
     return best[1] if best[0] else None
 
 
+def exercise_of(path: Path) -> str | None:
+    """The exercise a notebook file is for (as ``extract_notebook`` decides it), or None when
+    the file cannot be read or does not say: then the caller grades as it would anyway."""
+    try:
+        nb = read_notebook(path)
+    except SubmissionError:
+        return None
+    return notebook_exercise(nb, path, notebook_cells(nb))
+
+
 def extract_notebook(path: Path, dest: Path, *, exercise_ids: Sequence[str]) -> tuple[str, list[dict], list[str]]:
     """Write the notebook's code to ``dest/<exercise>.py``; return the exercise, the cells'
     spans for the worker (``isolation/cells.py``) and notes for the report."""
