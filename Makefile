@@ -13,10 +13,12 @@ ARGS   ?=
 OUT    ?= out
 JOBS   ?=
 
-.PHONY: grade test test-fast bench bench-gpu batch notebooks watch gradescope predictions svd-digits release course clean help
+.PHONY: setup grade hint test test-fast bench bench-gpu batch notebooks watch gradescope predictions svd-digits release course clean help
 
 help:
+	@echo "make setup                    create .venv and install the kit (make grade does it too)"
 	@echo "make grade [EX=ex03_matmul]   grade your exercises/ (all, or one exercise)"
+	@echo "make hint EX=ex03_matmul      one more hint for the first check that does not pass yet"
 	@echo "make test                     run the kit's own tests (all tiers, a few minutes)"
 	@echo "make test-fast                the unit tier only (no worker processes, seconds)"
 	@echo "make batch SUBMISSIONS=DIR [OUT=out] [JOBS=N]   grade a class (instructors)"
@@ -25,7 +27,8 @@ help:
 	@echo "make gradescope [EX=\"ex01 ex03\"] [VISIBILITY=...] [HIDDEN_VISIBILITY=...]   build autograder.zip"
 	@echo "make bench                    benchmarks (timing stability, grading speed)"
 	@echo "make bench-gpu [PY=python3]    on a CUDA machine: the [cuda] checks and CUDA speed targets (< 5 min)"
-	@echo "make notebooks                build notebooks/<exercise>.ipynb from the stubs"
+	@echo "make notebooks [FORCE=1]      build notebooks/<exercise>.ipynb from the stubs (instructors;"
+	@echo "                              a notebook with edits is kept; FORCE=1 copies it aside first)"
 	@echo "make watch [EX=ex03_matmul]   re-grade on every save (Ctrl-C stops)"
 	@echo "make predictions [SUBMISSION=PATH]   train your ex04 model, draw build/ex04_predictions.png"
 	@echo "make svd-digits [SUBMISSION=PATH]    your ex08 pca rebuilds digits: build/ex08_svd_digits.png"
@@ -35,8 +38,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 	@touch $@
 
+setup: $(STAMP)
+	@echo "the kit is installed in $(VENV): its Python is $(PY)"
+
 grade: $(STAMP)
 	$(PY) -m grader grade $(EX) $(ARGS)
+
+hint: $(STAMP)
+	@test -n "$(EX)" || { echo "usage: make hint EX=ex03_matmul (the exercise you want a hint for)"; exit 2; }
+	$(PY) -m grader hint $(EX) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
@@ -45,7 +55,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q tests/unit $(ARGS)
 
 notebooks: $(STAMP)
-	$(PY) -m grader.instructor.build_notebooks
+	$(PY) -m grader.instructor.build_notebooks $(if $(FORCE),--force) $(ARGS)
 
 watch: $(STAMP)
 	$(PY) -m grader watch $(EX) $(ARGS)

@@ -11,7 +11,7 @@ beside the measurements that justify them (``THRESHOLDS`` and ``SPEED`` in a sui
     exercises = ["ex01_vectors", "ex03_matmul"]      # default: every exercise of the kit
 
     [checks]                                          # "exercise/check" (the test's name
-    "ex03_matmul/matmul_strided_inputs" = { points = 2, visibility = "public" }   # without test_)
+    "ex03_matmul/matmul_keeps_the_dtype" = { points = 2, visibility = "hidden" }   # without test_)
 
     [thresholds.ex04_simple_mnist]                    # names a suite declares in THRESHOLDS
     fit_accuracy = 0.88
@@ -122,7 +122,9 @@ class Course:
         return replace(self, exercises=tuple(exercises))
 
     # -- writing (grader release, the Gradescope zip) ------------------------------------------
-    def to_toml(self, *, header: bool = True) -> str:
+    def to_toml(self, *, header: bool = True, instructor: bool = True) -> str:
+        """The course as TOML; ``instructor=False`` leaves out what only the course's side
+        uses (Gradescope, the late policy): a student kit's copy."""
         out = ["# The assignment (grader/course.py says what each key does)."] if header else []
         out += ["[assignment]", f"name = {_str(self.name)}",
                 f"exercises = [{', '.join(_str(e) for e in self.exercises)}]", "", "[checks]"]
@@ -131,17 +133,19 @@ class Course:
                     ([f"visibility = {_str(o.visibility.value)}"] if o.visibility else [])
             out.append(f"{_str(key)} = {{ {', '.join(parts)} }}")
         for ex, table in sorted(self.thresholds.items()):
-            out += ["", f"[thresholds.{ex}]"] + [f"{k} = {v!r}" for k, v in sorted(table.items())]
+            if table:
+                out += ["", f"[thresholds.{ex}]"] + [f"{k} = {v!r}" for k, v in sorted(table.items())]
         out += ["", "[speed]"] + [f"{_str(k)} = {v:g}" for k, v in sorted(self.speed.items())]
         g = self.gradescope
-        out += ["", "[gradescope]", f"visibility = {_str(g.visibility)}",
-                f"hidden_visibility = {_str(g.hidden_visibility)}",
-                f"leaderboard = {str(g.leaderboard).lower()}", "", "[late]"]
-        if self.late.due is not None:
-            out.append(f"due = {self.late.due.isoformat()}")
-        out.append(f"late_penalty_per_day = {self.late.late_penalty_per_day!r}")
-        if self.late.late_cap is not None:
-            out.append(f"late_cap = {self.late.late_cap!r}")
+        if instructor:
+            out += ["", "[gradescope]", f"visibility = {_str(g.visibility)}",
+                    f"hidden_visibility = {_str(g.hidden_visibility)}",
+                    f"leaderboard = {str(g.leaderboard).lower()}", "", "[late]"]
+            if self.late.due is not None:
+                out.append(f"due = {self.late.due.isoformat()}")
+            out.append(f"late_penalty_per_day = {self.late.late_penalty_per_day!r}")
+            if self.late.late_cap is not None:
+                out.append(f"late_cap = {self.late.late_cap!r}")
         if self.hidden:
             out += ["", "# Hidden checks this kit does not hold: they run when your course grades.",
                     "[hidden]"]
@@ -202,7 +206,7 @@ def parse(data: Mapping[str, Any], *, source: str = FILENAME,
         m = CHECK_KEY.fullmatch(key)
         if not m:
             where.fail(f"[checks] {key!r}", "a key is \"exercise/check\", e.g. "
-                       "\"ex03_matmul/matmul_strided_inputs\" (the test's name without test_)")
+                       "\"ex03_matmul/matmul_keeps_the_dtype\" (the test's name without test_)")
         where.exercise(f"[checks] {key!r}", m.group(1), known)
         value = where.table(f"checks.{key!r}", value)
         where.keys(f"[checks] {key!r}", value, ("points", "visibility"))

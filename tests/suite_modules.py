@@ -25,3 +25,15 @@ def load_suite(ex_id: str) -> ModuleType:
             warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
             spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def maximum(ex_id: str) -> float:
+    """The points an exercise is worth, as its suite's check markers give them (one device)."""
+    from grader.engine.markers import parse_check
+
+    total = 0.0
+    for name, fn in vars(load_suite(ex_id)).items():
+        for mark in getattr(fn, "pytestmark", []) if name.startswith("test_") else []:
+            if mark.name == "check":
+                total += parse_check(name, mark.args, mark.kwargs).points
+    return total

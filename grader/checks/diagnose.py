@@ -17,6 +17,9 @@ from grader.isolation.proxies import RemoteObject
 
 SMALL = 12  # arrays with at most this many elements are shown in full
 WRONG_DTYPE = "wrong dtype"
+WRONG_SHAPE = "wrong shape"
+WRONG_DEVICE = "wrong device"
+WRONG_TYPE = "expected a"          # a result of the wrong type: "expected a float64 array ..."
 
 
 def describe(value: Any) -> str:
@@ -82,20 +85,25 @@ def compare_arrays(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float =
     """
     want_tensor = is_tensor(expected)
     if want_tensor and not is_tensor(got):
-        return f"expected a {describe(expected)}, got {describe(got)}"
+        return f"{WRONG_TYPE}{_n(describe(expected))} {describe(expected)}, got {describe(got)}"
     if not want_tensor:
         if not isinstance(got, np.ndarray):
-            return f"expected a {describe(expected)}, got {describe(got)}"
+            return f"{WRONG_TYPE}{_n(describe(expected))} {describe(expected)}, got {describe(got)}"
         if type(got) is not np.ndarray:
             return (f"expected a plain NumPy array, got {describe(got)}; "
                     f"return np.ndarray itself, not a subclass")
     if tuple(got.shape) != tuple(expected.shape):
-        return f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
+        return f"{WRONG_SHAPE}: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
     if want_tensor and got.device.type != expected.device.type:
-        return f"wrong device: expected the result on {expected.device.type}, got it on {got.device}"
+        return f"{WRONG_DEVICE}: expected the result on {expected.device.type}, got it on {got.device}"
     if check_dtype and got.dtype != expected.dtype:
         return f"{WRONG_DTYPE}: expected {_dtype(expected)}, got {_dtype(got)}"
     return compare_values(_as_array(got), _as_array(expected), rtol=rtol, atol=atol)
+
+
+def _n(word: str) -> str:
+    """The "n" of "an" before a vowel: "expected an int64 array", "expected a float64 array"."""
+    return "n" if word[:1].lower() in "aeiou" else ""
 
 
 def _dtype(value: Any) -> str:

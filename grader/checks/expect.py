@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from grader import truncation
-from grader.checks import constraints, diagnose
+from grader.checks import causes, constraints, diagnose
 from grader.errors import LearnerRaised, NotStarted
 
 
@@ -52,20 +52,25 @@ def expect(condition: bool, call: str, problem: str, *, inputs: dict[str, Any] |
 
 def expect_array(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] | None = None,
                  rtol: float = 1e-7, atol: float = 1e-9, check_dtype: bool = True,
-                 hint: str | None = None, dtype_hint: str | None = None) -> None:
-    """``got`` must match ``expected``; ``dtype_hint`` replaces ``hint`` when only the dtype is off."""
+                 hint: str | None = None, dtype_hint: str | None = None,
+                 shape_hint: str | None = None) -> None:
+    """``got`` must match ``expected``. ``hint`` is shown when the values (or, without a
+    ``shape_hint``, the shape) are wrong; a wrong dtype, device, type or ``None`` gets the hint
+    that fits it (``causes.py``), ``dtype_hint`` when the suite gives one."""
     problem = diagnose.compare_arrays(got, expected, rtol=rtol, atol=atol, check_dtype=check_dtype)
     if problem is not None:
-        if dtype_hint and problem.startswith(diagnose.WRONG_DTYPE):
-            hint = dtype_hint
-        fail(call, problem, inputs=inputs, hint=hint)
+        if problem.startswith(diagnose.WRONG_DTYPE) and diagnose.compare_values(
+                diagnose._as_array(got), diagnose._as_array(expected), rtol=rtol, atol=atol) is None:
+            problem += f"; {causes.DTYPE_VALUES_RIGHT}"
+        fail(call, problem, inputs=inputs, hint=causes.hint_for_result(
+            problem, got, expected, hint=hint, dtype_hint=dtype_hint, shape_hint=shape_hint))
 
 
 def expect_number(got: Any, expected: float, *, call: str, inputs: dict[str, Any] | None = None,
                   rtol: float = 1e-7, atol: float = 1e-9, hint: str | None = None) -> None:
     problem = diagnose.compare_number(got, float(expected), rtol=rtol, atol=atol)
     if problem is not None:
-        fail(call, problem, inputs=inputs, hint=hint)
+        fail(call, problem, inputs=inputs, hint=causes.hint_for_result(problem, got, expected, hint=hint))
 
 
 def expect_equal(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] | None = None,
@@ -75,20 +80,37 @@ def expect_equal(got: Any, expected: Any, *, call: str, inputs: dict[str, Any] |
         fail(call, f"expected {diagnose.show(expected)}, got {diagnose.show(got)}"
              if type(got) is type(expected) else
              f"expected {diagnose.describe(expected)}, got {diagnose.describe(got)}",
-             inputs=inputs, hint=hint)
+             inputs=inputs, hint=causes.RETURNED_NONE if got is None else hint)
 
 
 def result_of(fn: Callable[..., Any], *args: Any, call: str, inputs: dict[str, Any] | None = None,
               hint: str | None = None, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; when the learner's code raises, the check fails naming ``call``
-    and its inputs (the plugin alone could only say which function raised)."""
+    and its inputs (the plugin alone could only say which function raised), with the hint
+    the exception points at, else ``hint``. Running out of memory is left to the plugin,
+    which knows the limit."""
     try:
         return fn(*args, **kwargs)
     except NotStarted:
         raise
     except LearnerRaised as exc:
+        if causes.is_out_of_memory(exc.type_name, exc.message):
+            raise
         where = f"\n  at {exc.where}" if exc.where else ""
-        fail(call, f"raised {exc.type_name}: {exc.message}{where}", inputs=inputs, hint=hint)
+        fail(call, f"raised {exc.type_name}: {exc.message}{where}", inputs=inputs,
+             hint=_raised_hint(exc, hint))
+
+
+# Exceptions that say the code is broken, whatever the check was about.
+_BROKEN = ("NameError", "UnboundLocalError", "RecursionError")
+
+
+def _raised_hint(exc: LearnerRaised, hint: str | None) -> str | None:
+    """The hint for an exception: its cause's when the code is broken (a name never defined,
+    a None used as a value), else the check's own hint for this call, else the cause's."""
+    cause = causes.hint_for_raised(exc.type_name, exc.message)
+    broken = exc.type_name in _BROKEN or "NoneType" in exc.message
+    return (cause if broken else hint) or cause
 
 
 def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any, call: str,
@@ -101,17 +123,38 @@ def expect_raises(exc_type: type[BaseException], fn: Callable[..., Any], *args: 
         raise
     except LearnerRaised as exc:
         if not exc.is_a(exc_type):
+            if causes.is_out_of_memory(exc.type_name, exc.message):
+                raise
             fail(call, f"expected {exc_type.__name__}, but it raised {exc.type_name}: {exc.message}",
-                 inputs=inputs, hint=hint)
+                 inputs=inputs, hint=_raised_hint(exc, hint))
         missing = [m for m in mentions if m not in exc.message]
         if missing:
             fail(call, f"raised {exc_type.__name__} as it should, but the message "
                        f"{exc.message!r} does not mention {', '.join(map(repr, missing))}",
-                 inputs=inputs, hint=hint or "say what is wrong, naming the shapes or values involved")
+                 inputs=inputs, hint=MENTION_HINT.format(missing=" and ".join(missing)))
         return exc
     fail(call, f"expected {exc_type.__name__}, but it returned {diagnose.describe(got)}",
          inputs=inputs, hint=hint)
     raise AssertionError("unreachable")
+
+
+MENTION_HINT = ("put the values involved into the message, as the docstring's example does "
+                "(here {missing}); an f-string such as f\"... got shape {{a.shape}}\" puts a value in")
+
+
+TIMED_INPUT = "{function}(...) on {inputs}, an input of the kind the speed target times"
+
+
+def expect_right_when_timed(ex: Any, case: Any, rng: Any, device: str = "cpu") -> None:
+    """Before a speed target (``engine.timing.SpeedCase``) is timed: one call on an input like
+    the timed ones must give the right result, so that a function that is wrong there fails on
+    its values, with the values' hint, and not on the timing's "a timed call returned a wrong
+    result" (which is about results that change from call to call)."""
+    args = case.args(rng, device)
+    call = TIMED_INPUT.format(function=case.function, inputs=case.inputs or "the timed input")
+    got = result_of(getattr(ex, case.function), *args, call=call, hint=case.hint)
+    expect_array(got, case.expected(args), call=call, rtol=case.rtol, atol=case.atol,
+                 check_dtype=case.check_dtype, hint=case.hint)
 
 
 # What the worker's tracer reports when code reaches the matmul family at run time

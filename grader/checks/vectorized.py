@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from grader import truncation
 from grader.checks.expect import CheckFailed
 
-LOOP_FOUND = ("{function}: a Python loop runs once per row or sample (no noise here: the grader "
+LOOP_FOUND = ("{function}: a Python loop runs once per {unit} (no noise here: the grader "
               "counted how often each line ran, on inputs of {small} and of {large})")
 LOOP_LINE = "{file} line {line}: `{code}` ran {a} times for {small} and {b} times for {large}"
 RECURSION_LINE = ("{file} line {line}: `{code}` ran {a} times for {small} and {b} times for "
@@ -47,18 +47,19 @@ class Grown:
 
 def expect_vectorized(fn: Any, small: Sequence[Any], large: Sequence[Any], *, function: str,
                       root: Path, sizes: tuple[str, str], extra_rows: int,
-                      hint: str = DEFAULT_HINT) -> None:
+                      hint: str = DEFAULT_HINT, unit: str = "row or sample") -> None:
     """``fn`` (a learner ``FunctionProxy``) runs no line more often on ``large`` than on
     ``small``, and its operation count does not grow by ``extra_rows / 2`` or more.
 
     ``sizes`` names the two inputs for the feedback (e.g. ``("N=6", "N=24")``); ``root`` is
-    the submission folder, whose files are read (never imported) to name the loop.
+    the submission folder, whose files are read (never imported) to name the loop; ``unit``
+    what grows between the two (``"channel"`` when the channels do, not the rows).
     """
     a = fn.call(*small, probe=["lines", "trace"]).extra
     b = fn.call(*large, probe=["lines", "trace"]).extra
     grown = grown_lines(a.get("lines", {}), b.get("lines", {}))
     if grown:
-        text = LOOP_FOUND.format(function=function, small=sizes[0], large=sizes[1])
+        text = LOOP_FOUND.format(function=function, small=sizes[0], large=sizes[1], unit=unit)
         for item in describe(grown, Path(root), sizes)[:truncation.LOOPS_SHOWN]:
             text += "\n  " + item
         raise CheckFailed(text + f"\n  hint: {hint}")

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from grader import registry
 from grader.course import for_settings
+from grader.engine.notebook_source import exercise_of
 from grader.engine.session import grade_submission
 from grader.files import write_json
 from grader.paths import EXERCISES_DIR
@@ -49,9 +50,13 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
     submission = Path(submission) if submission else EXERCISES_DIR
     if not submission.exists():
         raise UsageError(f"{submission} does not exist")
+    notebook = str(submission) if submission.suffix.lower() == ".ipynb" else None
+    if notebook and not exercises:
+        # A notebook holds one exercise: grade that one, not every exercise of the course.
+        exercises = [e for e in [exercise_of(submission)] if e]
     result: Submission = grade_submission(submission=submission, exercises=exercises,
                                           settings=settings)
-    print_report(result, verbose=verbose)
+    print_report(result, verbose=verbose, notebook=notebook, exit_status=True)
     if json_path is not None:
         write_json(json_path, result.to_dict())
         print(f"  JSON result written to {json_path}", file=sys.stdout)
@@ -59,22 +64,34 @@ def grade(*, exercises: Sequence[str] = (), submission: Path | None = None,
 
 
 def batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
-          force: bool = False, shard: str | None = None, jobs: int | None = None) -> int:
+          force: bool = False, shard: str | None = None, jobs: int | None = None,
+          only: Sequence[str] | None = None, roster: Path | None = None,
+          overrides: Path | None = None, assignment: str | None = None) -> int:
     """Grade a class into ``out``; exit 0 whenever the batch ran, whatever the students scored."""
     batch_module = _instructor("batch", "batch")
-    BatchError, run_batch = batch_module.BatchError, batch_module.run_batch
+    outputs = _instructor("batch_outputs", "batch")
+    from grader.instructor.class_files import ClassFileError
 
+    options = outputs.OutputOptions(roster=roster, overrides=overrides, assignment=assignment)
     try:
-        outcome = run_batch(submissions=Path(submissions), out=Path(out), settings=settings,
-                            exercises=exercises, jobs=jobs or settings.jobs, force=force,
-                            shard_spec=shard)
-    except BatchError as exc:
+        outcome = batch_module.run_batch(
+            submissions=Path(submissions), out=Path(out), settings=settings, exercises=exercises,
+            jobs=jobs or settings.jobs, force=force, shard_spec=shard, only=only or (), options=options)
+    except (batch_module.BatchError, ClassFileError) as exc:
         raise UsageError(str(exc)) from None
     print(_batch_line(outcome.results, out)
           + f" ({outcome.graded} graded now, {outcome.resumed} from an earlier run, "
             f"{outcome.seconds:.1f} s)")
     print(f"  {settings.limits.describe()}")
+    _warn(options.warnings)
     return 0
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    from grader.report.text import plain
+
+    for line in dict.fromkeys(warnings):
+        print(f"grader: warning: {plain(line)}", file=sys.stderr)
 
 
 def _batch_line(results: list, out: Path) -> str:
@@ -85,21 +102,28 @@ def _batch_line(results: list, out: Path) -> str:
         status = row_status(r)[0]
         counts[status] = counts.get(status, 0) + 1
     parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
     return (f"{len(results)} submissions ({parts or 'none'}): {Path(out) / 'gradebook.csv'}, "
             f"{Path(out) / 'summary.html'}")
 
 
-def merge(*, dirs: Sequence[Path], out: Path) -> int:
+def merge(*, dirs: Sequence[Path], out: Path, settings: Settings, roster: Path | None = None,
+          overrides: Path | None = None, assignment: str | None = None) -> int:
     """Combine batch outputs (shards) into one gradebook, summary, results/ and feedback/."""
-    merge_outputs = _instructor("batch_outputs", "merge").merge_outputs
+    outputs = _instructor("batch_outputs", "merge")
+    from grader.instructor.class_files import ClassFileError
 
     missing = [str(d) for d in dirs if not (Path(d) / "results").is_dir()]
     if missing:
         raise UsageError(f"not a batch output folder (no results/): {', '.join(missing)}")
-    results, clashes = merge_outputs([Path(d) for d in dirs], Path(out))
-    for name in clashes:
-        print(f"grader: warning: {name} is in more than one folder; the last one given wins",
-              file=sys.stderr)
+    options = outputs.OutputOptions(roster=roster, overrides=overrides, assignment=assignment)
+    try:
+        results, clashes = outputs.merge_outputs([Path(d) for d in dirs], Path(out), options=options,
+                                                 course=for_settings(settings))
+    except ClassFileError as exc:
+        raise UsageError(str(exc)) from None
+    _warn([f"{name}: an exercise graded in more than one folder; the last folder given wins"
+           for name in clashes] + options.warnings)
     print(_batch_line(results, out))
     return 0
 

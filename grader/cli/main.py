@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel submissions (default: cores)")
     b.add_argument("--force", action="store_true", help="regrade submissions already graded")
     b.add_argument("--shard", metavar="K/N", help="grade only shard K of N (combine with `grader merge`)")
+    b.add_argument("--only", action="append", default=None, metavar="NAME",
+                   help="regrade only this submission (repeat for more); the others' results stay")
+    _class_files(b)
     b.add_argument("--call-timeout", dest="call_timeout_s", type=float, default=None, metavar="S",
                    help="seconds per call into learner code")
     b.add_argument("--submission-timeout", dest="submission_timeout_s", type=float, default=None,
@@ -46,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("merge", help="combine the outputs of batch shards into one gradebook")
     m.add_argument("dirs", nargs="+", type=Path, metavar="OUT_DIR")
     m.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _class_files(m)
+    m.add_argument("--course", default=None, metavar="FILE",
+                   help="the assignment file, for its late policy (default: course.toml)")
 
     w = sub.add_parser("watch", help="re-grade an exercise every time you save it (Ctrl-C stops)")
     w.add_argument("exercise", nargs="?", metavar="EXERCISE",
@@ -91,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("course", help="show the assignment: every check, its points and visibility")
     c.add_argument("--course", default=None, metavar="FILE", help="the assignment file")
     return p
+
+
+def _class_files(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                   help="CSV: submission,student_id,name,email[,submitted_at] (default: DIR/roster.csv)")
+    p.add_argument("--overrides", type=Path, default=None, metavar="FILE",
+                   help="CSV: submission,target,points,reason (default: DIR/overrides.csv)")
+    p.add_argument("--lms-assignment", dest="assignment", default=None, metavar="NAME",
+                   help='the exports\' assignment column, e.g. "Homework 2 (12345)" (default: the course\'s name)')
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -56,8 +56,20 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
         return nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike
-        raise SubmissionError(NOT_A_NOTEBOOK.format(name=Path(path).name,
-                                                    reason=f"{type(exc).__name__}: {exc}"[:truncation.NOTEBOOK_ERROR_CHARS])) from None
+        raise _unreadable(Path(path).name, exc) from None
+
+
+def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
+    """A notebook from its bytes (as the intake read them, capped); ``name`` for messages."""
+    try:
+        return nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as exc:  # undecodable bytes, JSON, validation and version errors alike
+        raise _unreadable(name, exc) from None
+
+
+def _unreadable(name: str, exc: Exception) -> SubmissionError:
+    reason = f"{type(exc).__name__}: {exc}"[:truncation.NOTEBOOK_ERROR_CHARS]
+    return SubmissionError(NOT_A_NOTEBOOK.format(name=name, reason=reason))
 
 
 def notebook_cells(nb: nbformat.NotebookNode) -> list[Cell]:
@@ -88,6 +100,16 @@ def notebook_exercise(nb: nbformat.NotebookNode, path: Path, cells: Sequence[Cel
     scores = [(len(defined & set(e.functions)), e.id) for e in registry.EXERCISES]
     best = max(scores)
     return best[1] if best[0] else None
+
+
+def exercise_of(path: Path) -> str | None:
+    """The exercise a notebook file is for (as ``extract_notebook`` decides it), or None when
+    the file cannot be read or does not say: then the caller grades as it would anyway."""
+    try:
+        nb = read_notebook(path)
+    except SubmissionError:
+        return None
+    return notebook_exercise(nb, path, notebook_cells(nb))
 
 
 def extract_notebook(path: Path, dest: Path, *, exercise_ids: Sequence[str]) -> tuple[str, list[dict], list[str]]:

@@ -32,10 +32,12 @@ import numpy as np
 import pytest
 
 from grader import registry, truncation
-from grader.checks.expect import CheckFailed, LearnerSource
+from grader.checks import causes
+from grader.checks.expect import CheckFailed, LearnerSource, fail
 from grader.course import Course
 from grader.engine.gating import gate
 from grader.engine.markers import CheckSpec, MarkerError, parse_check, parse_exercise
+from grader.engine.raised_call import failed_call
 from grader.engine.timing import References, SpeedCase, Verdict, measure
 from grader.errors import (ImportFailed, LearnerError, LearnerRaised, ModuleMissing, NotStarted,
                            Refused, TimedOutBefore, WorkerDied, WorkerTimeout)
@@ -56,6 +58,10 @@ REFUSED = "{call} was stopped:\n  {reason}"
 NOT_RUN_REFUSED = "{file} was not run:\n  {reason}"
 DIED = "{reason}"
 INTERNAL = "internal error in the grader (not your fault, please report it): {error}"
+RETURNED_NONE = ("{function} returned None where the check needed a result, so it stopped with "
+                 "{error}")
+RETURNED_UNUSABLE = ("{function} returned something the check could not use, so it stopped with "
+                     "{error}; the docstring says what to return")
 NO_CUDA = "no CUDA device on this machine"
 CUDA_NOT_SELECTED = "GPU checks not selected (--device cpu)"
 TIMING_DISABLED = "timing disabled (--no-timing)"
@@ -233,7 +239,8 @@ class Collector:
         name = item.name.removeprefix("test_")
         function = spec.function or _guess_function(name, info.functions)
         device = getattr(getattr(item, "callspec", None), "params", {}).get("device")
-        status, feedback, not_started = classify(exc, function=function, module=ex_id)
+        status, feedback, not_started = classify(exc, function=function, module=ex_id, hints=spec.hints,
+                                                 memory_mb=self.context.settings.limits.memory_mb)
         record: CheckRecord | None = getattr(item, "grader_record", None)
         if record and record.notes:
             feedback = "\n".join(filter(None, [feedback, *record.notes]))
@@ -243,13 +250,13 @@ class Collector:
         # The maximum is the assignment's, the same on every machine and with every flag: a
         # check not run here (timing disabled) keeps its points in the maximum and scores 0,
         # and a GPU variant is informational, never worth points, run or not.
-        informational = device not in (None, "cpu")
-        worth = 0.0 if informational else spec.points
+        extra = informational(device)
+        worth = 0.0 if extra else spec.points
         check = Check(id=name, kind=spec.kind, status=status, max_points=worth,
                       points=worth if status is CheckStatus.PASSED else 0.0,
                       feedback=feedback, function=function, device=device,
                       timing=record.timing if record else None, not_started=not_started,
-                      hints=spec.hints, visibility=spec.visibility, informational=informational,
+                      hints=spec.hints, visibility=spec.visibility, informational=extra,
                       role=spec.role)
         self.exercises[ex_id].checks.append(check)
         # SPEC: an exercise is `error` when its module cannot be loaded or its worker died.
@@ -283,9 +290,14 @@ class SpeedCheck:
         return verdict
 
 
-def classify(exc: BaseException | None, *, function: str | None,
-             module: str) -> tuple[CheckStatus, str, bool]:
-    """The status, feedback and not-started flag for a test that ended with ``exc``."""
+def classify(exc: BaseException | None, *, function: str | None, module: str,
+             hints: tuple[str, ...] = (), memory_mb: float | None = None
+             ) -> tuple[CheckStatus, str, bool]:
+    """The status, feedback and not-started flag for a test that ended with ``exc``.
+
+    ``hints`` are the check's own (the first is shown when nothing about an exception points
+    at its cause); ``memory_mb`` is the worker's memory limit, named when the learner's code
+    runs out of memory."""
     fn = function or "the function"
     if exc is None:
         return CheckStatus.PASSED, "", False
@@ -309,7 +321,7 @@ def classify(exc: BaseException | None, *, function: str | None,
         return CheckStatus.TIMEOUT, NOT_RUN_TIMED_OUT.format(what=exc.what, seconds=exc.seconds,
                                                              check=exc.during), False
     if isinstance(exc, LearnerRaised):
-        return CheckStatus.FAILED, _learner_text(exc, call=f"{fn}(...)"), False
+        return CheckStatus.FAILED, _raised_feedback(exc, fn, hints, memory_mb), False
     if isinstance(exc, WorkerTimeout):
         return CheckStatus.TIMEOUT, TIMED_OUT.format(what=exc.what, seconds=exc.seconds), False
     if isinstance(exc, WorkerDied):
@@ -318,7 +330,59 @@ def classify(exc: BaseException | None, *, function: str | None,
         return CheckStatus.ERROR, str(exc), False
     if isinstance(exc, AssertionError):
         return CheckStatus.FAILED, str(exc).split("\nassert")[0], False
+    unusable = _unusable_result(exc, fn)
+    if unusable is not None:
+        return CheckStatus.FAILED, unusable, False
     return CheckStatus.ERROR, INTERNAL.format(error=f"{type(exc).__name__}: {exc}"), False
+
+
+def _raised_feedback(exc: LearnerRaised, fn: str, hints: tuple[str, ...],
+                     memory_mb: float | None) -> str:
+    """The call and its inputs as the suite names them (read back from the traceback), what
+    the learner's code raised and where, and the hint its cause points at."""
+    call = failed_call(exc, fn)
+    where = f"\n  at {exc.where}" if exc.where else ""
+    if causes.is_out_of_memory(exc.type_name, exc.message):
+        problem = causes.memory_text(exc.message, memory_mb) + where
+    else:
+        problem = f"raised {exc.type_name}: {exc.message}{where}"
+    hint = causes.hint_for_raised(exc.type_name, exc.message) or (hints[0] if hints else None)
+    try:
+        fail(call.text if call else f"{fn}(...)", problem, inputs=call.inputs if call else None,
+             hint=hint)
+    except CheckFailed as failed:
+        return failed.feedback
+    raise AssertionError("unreachable")
+
+
+# What a suite's own code raises when a learner's function returned a value of the wrong kind
+# (None, a list for an array) and the suite used it before a helper could say so.
+_UNUSABLE = (TypeError, AttributeError, IndexError, KeyError, ValueError, RuntimeError)
+
+
+def _unusable_result(exc: BaseException, fn: str) -> str | None:
+    """The learner's mistake, not the grader's, when a suite stumbles over a returned value:
+    an exception raised in the suite's own code (not in the grader's machinery) whose message
+    names ``NoneType`` is a None returned; the suite's frame holding a value of the learner's
+    that was None, likewise."""
+    if not isinstance(exc, _UNUSABLE) or not _raised_in_a_suite(exc):
+        return None
+    error = f"{type(exc).__name__}: {exc}"
+    if "NoneType" in str(exc) or "None" == str(exc).strip("'"):
+        return f"{RETURNED_NONE.format(function=fn, error=error)}\n  hint: {causes.RETURNED_NONE}"
+    return RETURNED_UNUSABLE.format(function=fn, error=error)
+
+
+def _raised_in_a_suite(exc: BaseException) -> bool:
+    """The innermost frame of ``exc`` that is the kit's is a suite's (NumPy's or torch's own
+    frames below it do not count)."""
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "/grader/" in name.replace("\\", "/"):
+            last = name
+        tb = tb.tb_next
+    return last is not None and "/grader/suites/" in last.replace("\\", "/")
 
 
 def _learner_text(exc: LearnerError, call: str = "your code") -> str:
@@ -333,6 +397,11 @@ def _learner_text(exc: LearnerError, call: str = "your code") -> str:
 
 
 _SPEED_FIXTURE = re.compile(r"def test_\w+\([^)]*\bspeed\b")
+
+
+def informational(device: str | None) -> bool:
+    """A GPU variant never scores, so the maximum is the same on every machine."""
+    return device not in (None, "cpu")
 
 
 def check_spec(item: Any, course: Course) -> CheckSpec:
@@ -398,6 +467,9 @@ def _exercise_marker(item: Any):
 
 def _exercise_id(item: Any) -> str:
     return _exercise_marker(item).id
+
+
+exercise_id = _exercise_id      # for engine/plan.py, which collects with these same rules
 
 
 def _guess_function(check_name: str, functions: tuple[str, ...]) -> str | None:

@@ -139,9 +139,10 @@ def _run_suites(loaded: LoadedSubmission, selected: list[registry.ExerciseInfo],
         # and whose module loads: ex04's points at `grader show-predictions`.
         notes += [collector.notes[e.id] for e in selected if e.id in collector.notes
                   and collector.exercises[e.id].status in (ExerciseStatus.PASSED, ExerciseStatus.FAILED)]
-        if loaded.cells:  # cells that raised, as the worker recorded them
-            notes += cell_errors(learner, set(loaded.cells) & {e.id for e in selected},
-                                 notebook=loaded.source.name)
+        for module in sorted(set(loaded.cells) & {e.id for e in selected}):
+            # cells that raised, as the worker recorded them, named by the notebook they are in
+            notes += cell_errors(learner, [module],
+                                 notebook=loaded.notebooks.get(module, loaded.source.name))
         return Submission(submission=loaded.name,
                           exercises=[collector.exercises[e.id] for e in selected],
                           environment=environment(settings, selected, loaded, cuda, course),

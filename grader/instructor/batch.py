@@ -17,8 +17,8 @@ one measurement runs at a time while the other children carry on with correctnes
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
-import hashlib
 import itertools
 import json
 import os
@@ -34,11 +34,13 @@ from typing import Sequence, TextIO
 
 from grader import registry, truncation
 from grader.course import for_settings
-from grader.engine.session import suites_digest
-from grader.engine.submission import load_submission, submission_name
-from grader.files import scratch_dir, sweep_stale_scratch
+from grader.files import make_dirs, scratch_dir, sweep_stale_scratch
 from grader.instructor.batch_child import ForkedChild, write_result
-from grader.instructor.batch_outputs import write_outputs
+from grader.instructor.batch_outputs import OutputOptions, class_files, keep_history, write_outputs
+from grader.instructor.discovery import (BatchError, Entry, discover, parse_shard, shard, stage,
+                                         submitted_at)
+from grader.instructor.fingerprint import grader_fingerprint, is_finished
+from grader.instructor.fingerprint import submission_fingerprint as fingerprint
 from grader.isolation.launch import die_with_parent, kill_group, sandbox_for, thread_env
 from grader.isolation.pool import Pool, isolation_for
 from grader.paths import KIT_ROOT
@@ -47,21 +49,13 @@ from grader.report.progress import Progress
 from grader.results import Exercise, Submission
 from grader.settings import Settings
 
-SKIPPED_NAMES = ("__MACOSX", "__pycache__")
 PAST_LIMIT = "ran past the per-submission limit of {limit:g} s"
 CRASHED = "the grader stopped while grading this submission ({why})"
 POLL_S = 0.05
 FAIL_JOB_TIMEOUT_S = 120.0
 
 
-class BatchError(ValueError):
-    """The batch cannot start (a missing folder, a bad --shard): a usage error."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str       # the gradebook's row, results/<name>.json, feedback/<name>.md
-    path: Path
+UNKNOWN_ONLY = "--only {names}: no such submission under {folder}"
 
 
 @dataclass
@@ -73,78 +67,12 @@ class Outcome:
     results: list[Submission] = field(default_factory=list)
 
 
-# -- what to grade --------------------------------------------------------------------------------
-def discover(folder: Path) -> list[Entry]:
-    """Every entry directly under ``folder`` is one submission, named by its file name.
-
-    Folders, ``.zip`` and ``.ipynb`` files are the usual kinds; any other file becomes a
-    submission too, so that it shows up in the gradebook as an error instead of vanishing.
-    Two entries with the same name (``alice/`` and ``alice.zip``) keep their full file names.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BatchError(f"{folder} is not a folder of submissions")
-    paths = [p for p in sorted(folder.iterdir())
-             if not p.name.startswith(".") and p.name not in SKIPPED_NAMES]
-    names = [submission_name(p) for p in paths]
-    return [Entry(name if names.count(name) == 1 else p.name, p) for name, p in zip(names, paths)]
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        k, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise BatchError(f"--shard {text!r}: expected K/N, e.g. 2/4") from None
-    if not 1 <= k <= n:
-        raise BatchError(f"--shard {text!r}: K must be between 1 and N")
-    return k, n
-
-
-def shard(entries: list[Entry], k: int, n: int) -> list[Entry]:
-    """Shard K of N (1-based): every N-th submission in name order, so shards are balanced."""
-    ordered = sorted(entries, key=lambda e: e.name)
-    return [e for i, e in enumerate(ordered) if i % n == k - 1]
-
-
-def fingerprint(path: Path, exercise_ids: Sequence[str]) -> str:
-    """The submission's sha256 as its result records it (the loaded Python files), or, for a
-    submission that cannot be loaded, ``raw:`` and the sha256 of its bytes."""
-    scratch = scratch_dir("fp-")
-    try:
-        return load_submission(path, scratch / "s", exercise_ids=list(exercise_ids)).sha256
-    except Exception:
-        return "raw:" + _raw_digest(path)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _raw_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(str(f.relative_to(path.parent)).encode() + b"\0")
-        try:
-            h.update(f.read_bytes())
-        except OSError:
-            pass
-    return h.hexdigest()
-
-
-def is_finished(result: Submission | None, *, sha: str, suites_sha: str, settings: Settings) -> bool:
-    """A result on disk counts as done when it graded these bytes with these suites and settings."""
-    if result is None:
-        return False
-    env = result.environment
-    return (env.get("submission_sha256") == sha and env.get("suites_sha256") == suites_sha
-            and env.get("seed") == settings.seed and env.get("timing") == settings.timing
-            and env.get("limits") == settings.limits.to_dict())
-
-
 # -- the run --------------------------------------------------------------------------------------
 @dataclass
 class _Job:
     entry: Entry
     sha: str
+    submitted: tuple[dt.datetime | None, str] = (None, "")
     fail_reason: str | None = None     # set: record this error instead of grading
     elapsed: float = 0.0               # for a fail job: how long the grading ran
     proc: "subprocess.Popen | ForkedChild | None" = None
@@ -154,8 +82,10 @@ class _Job:
 
 def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Sequence[str] = (),
               jobs: int = 0, force: bool = False, shard_spec: str | None = None,
+              only: Sequence[str] = (), options: OutputOptions | None = None,
               stream: TextIO | None = None) -> Outcome:
-    """Grade every submission under ``submissions`` into ``out``; see the module docstring."""
+    """Grade every submission under ``submissions`` into ``out``; see the module docstring.
+    ``only``: regrade these submissions (whatever is on disk) and keep the others' results."""
     stream = stream or sys.stderr
     out = Path(out)
     course = for_settings(settings)
@@ -164,19 +94,31 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
     entries = discover(submissions)
     if shard_spec:
         entries = shard(entries, *parse_shard(shard_spec))
+    unknown = sorted(set(only) - {e.name for e in entries})
+    if unknown:
+        raise BatchError(UNKNOWN_ONLY.format(names=", ".join(unknown), folder=submissions))
+    options = options or OutputOptions()
+    class_files(out, options)          # a malformed roster or overrides file stops the batch now
     jobs = jobs or settings.jobs or os.cpu_count() or 1
-    suites_sha = suites_digest(selected, course)
+    grader_fp = grader_fingerprint(settings, course)
     for sub in ("results", "feedback"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+        make_dirs(out / sub)
         for stale in (out / sub).glob(".*.tmp"):     # left by a run killed mid-write
             stale.unlink(missing_ok=True)
+    sweep_stale_scratch()      # what an earlier batch killed mid-run (even kill -9) left behind
+    logs = scratch_dir("batch-")
+    entries = stage(entries, logs)
 
     todo: deque[_Job] = deque()
     for entry in entries:
+        if only and entry.name not in only:
+            continue
         sha = fingerprint(entry.path, ids)
-        done = gradebook.read_result(out / "results" / f"{entry.name}.json")
-        if force or not is_finished(done, sha=sha, suites_sha=suites_sha, settings=settings):
-            todo.append(_Job(entry, sha))
+        done_path = out / "results" / f"{entry.name}.json"
+        done = gradebook.read_result(done_path)
+        if force or only or not is_finished(done, sha=sha, fingerprint=grader_fp):
+            keep_history(done_path)          # the earlier result, kept for comparison
+            todo.append(_Job(entry, sha, submitted_at(entry)))
     resumed = len(entries) - len(todo)
     pool = None
     if todo:
@@ -184,8 +126,6 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
         settings = child_settings(settings)
         pool = shared_pool(selected, settings)
     progress = Progress(len(entries), stream, resumed=resumed)
-    sweep_stale_scratch()      # what an earlier batch killed mid-run (even kill -9) left behind
-    logs = scratch_dir("batch-")
     running: list[_Job] = []
     numbers = itertools.count()
     try:
@@ -193,7 +133,7 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
             while todo and len(running) < jobs:
                 job = todo.popleft()
                 _start(job, out=out, ids=ids, settings=settings, logs=logs, number=next(numbers),
-                       pool=pool)
+                       pool=pool, grader_fp=grader_fp)
                 running.append(job)
             time.sleep(POLL_S)
             for job in list(running):
@@ -210,7 +150,7 @@ def run_batch(*, submissions: Path, out: Path, settings: Settings, exercises: Se
         shutil.rmtree(logs, ignore_errors=True)
     results = [r for r in (gradebook.read_result(out / "results" / f"{e.name}.json") for e in entries)
                if r is not None]
-    write_outputs(out, results, settings=settings)
+    write_outputs(out, results, settings=settings, options=options, course=course)
     return Outcome(entries, progress.graded, resumed, progress.finish(), results)
 
 
@@ -245,9 +185,13 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _start(job: _Job, *, out: Path, ids: list[str], settings: Settings, logs: Path,
-           number: int, pool: Pool | None = None) -> None:
-    argv = ["--submission", str(job.entry.path.resolve()), "--name", job.entry.name,
-            "--out", str(out.resolve()), "--sha", job.sha,
+           number: int, pool: Pool | None = None, grader_fp: str = "") -> None:
+    when, source = job.submitted
+    files = ", ".join(p.name for p in job.entry.sources) or job.entry.path.name
+    argv = ["--submission", str(job.entry.path.absolute()), "--name", job.entry.name,
+            "--out", str(out.resolve()), "--sha", job.sha, "--fingerprint", grader_fp,
+            "--file", files, "--submitted-at", when.isoformat() if when else "",
+            "--submitted-from", source,
             "--settings", json.dumps(settings.to_dict()), "--exercises", *ids]
     if job.fail_reason is not None:
         argv += ["--fail-reason", job.fail_reason, "--elapsed", f"{job.elapsed:.3f}"]
@@ -300,7 +244,7 @@ def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
     if code is None:
         _kill(job.proc)
         if job.fail_reason is None:
-            return _Job(job.entry, job.sha, PAST_LIMIT.format(limit=limit), elapsed)
+            return _Job(job.entry, job.sha, job.submitted, PAST_LIMIT.format(limit=limit), elapsed)
     result = gradebook.read_result(out / "results" / f"{job.entry.name}.json")
     if code == 0 and result is not None and result.environment.get("submission_sha256") == job.sha:
         status, _ = gradebook.row_status(result)
@@ -310,12 +254,13 @@ def _check(job: _Job, *, out: Path, ids: list[str], settings: Settings,
         return True
     why = _tail(job.log) or (f"exit status {code}" if code is not None else "no answer")
     if job.fail_reason is None:
-        return _Job(job.entry, job.sha, CRASHED.format(why=why), elapsed)
+        return _Job(job.entry, job.sha, job.submitted, CRASHED.format(why=why), elapsed)
     # Even recording the error failed (a broken grader install): write a bare result.
     bare = Submission(submission=job.entry.name, error=job.fail_reason,
                       exercises=[Exercise(e, registry.BY_ID[e].title, error=job.fail_reason)
                                  for e in ids],
-                      environment={"submission_sha256": job.sha, "elapsed_s": round(job.elapsed, 3)})
+                      environment={"submission_sha256": job.sha, "elapsed_s": round(job.elapsed, 3),
+                                   "graded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
     write_result(out, job.entry.name, bare)
     progress.step(job.entry.name, f"error ({job.fail_reason})")
     return True

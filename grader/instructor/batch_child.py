@@ -8,6 +8,7 @@ submission and writes its feedback and result (``write_result``), then the proce
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -107,6 +108,10 @@ def child_main(argv: Sequence[str], pool: Pool | None = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--sha", required=True)
+    p.add_argument("--fingerprint", default="")
+    p.add_argument("--file", default="")
+    p.add_argument("--submitted-at", default="")
+    p.add_argument("--submitted-from", default="")
     p.add_argument("--settings", required=True)
     p.add_argument("--exercises", nargs="+", required=True)
     p.add_argument("--fail-reason")
@@ -127,7 +132,11 @@ def child_main(argv: Sequence[str], pool: Pool | None = None) -> int:
                                       settings=settings, name=args.name, pool=pool)
         result.mark_error(args.fail_reason)
         elapsed = args.elapsed
-    result.environment.update(submission_sha256=args.sha, submission_file=args.submission.name,
+    result.environment.update(submission_sha256=args.sha, grader_fingerprint=args.fingerprint,
+                              submission_file=args.file or args.submission.name,
+                              submitted_at=args.submitted_at or None,
+                              submitted_from=args.submitted_from or None,
+                              graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                               elapsed_s=round(elapsed, 3))
     write_result(args.out, args.name, result)
     return 0

@@ -1,4 +1,5 @@
-"""``grader hint EXERCISE``: the next hint for the first check that does not pass yet.
+"""``make hint EX=...`` (``grader hint EXERCISE``): the next hint for the first check that does
+not pass yet.
 
 Hints are written by the suites' authors, in the check marker:
 ``@pytest.mark.check(points=1, hints=("a nudge", "a bigger nudge", ...))``, from the gentlest
@@ -24,7 +25,7 @@ STATE_PATH = KIT_ROOT / ".grader" / "hints.json"
 ALL_PASS = "Every check of {id} passes: no hint needed."
 FIRST_FAILING = "First check to fix: {check} [{status}]"
 HINT = "Hint {k} of {n}: {text}"
-MORE = "Run `grader hint {id}` again for the next hint."
+MORE = "Run `make hint EX={id}` again for the next hint."
 NO_HINTS = "This check has no hints; its feedback above and the docstring of {function} are the guide."
 NO_MORE = "No hints left for {check}: you have seen all {n}. Re-read its feedback and the lesson."
 

@@ -28,7 +28,7 @@ TITLE = ("your SimpleMnist after {epochs} epoch of fit: {shown} held-out digits,
 
 
 # Added to the report of a grading run that graded ex04 (the ex04 suite's exercise marker).
-NOTE = ("ex04: `grader show-predictions` (or `make predictions`) trains your SimpleMnist and "
+NOTE = ("ex04: `make predictions` trains your SimpleMnist and "
         "draws its predictions on held-out digits into build/ex04_predictions.png")
 
 

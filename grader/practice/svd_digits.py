@@ -34,7 +34,7 @@ TITLE = ("your pca on the 4,000 training digits: the first {n} rebuilt from k co
 ROW_LABEL = "k = {k}: {explained:.1%} of the variance"
 
 # Added to the report of a grading run that graded ex08 (the ex08 suite's exercise marker).
-NOTE = ("ex08: `grader svd-digits` (or `make svd-digits`) draws digits rebuilt from your pca "
+NOTE = ("ex08: `make svd-digits` draws digits rebuilt from your pca "
         "into build/ex08_svd_digits.png")
 
 

@@ -92,6 +92,7 @@ def _run(path: Path, root: Path, settings: Settings, stream: TextIO, why: str) -
     except GraderError as exc:
         stream.write(FAILED.format(error=exc) + "\n")
     else:
-        print_report(result, stream=stream)
+        print_report(result, stream=stream,
+                     notebook=str(path.relative_to(root)) if path.suffix == ".ipynb" else None)
     stream.write("\n" + WATCHING.format(what="exercises/ and notebooks/") + "\n")
     stream.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from grader.report.text import plain
 from grader.truncation import PROGRESS_LINE_CHARS
 
 BAR_WIDTH = 28
@@ -35,6 +36,8 @@ class Progress:
         return (self.total - self.done) / rate
 
     def step(self, name: str, outcome: str) -> None:
+        """One submission done; its name is the learner's text, shown with escapes."""
+        name, outcome = plain(name).replace("\n", "\\n"), plain(outcome)
         self.done += 1
         self.graded += 1
         eta = self.eta()

@@ -25,6 +25,12 @@ MARKS = {CheckStatus.FAILED: "x", CheckStatus.ERROR: "!", CheckStatus.TIMEOUT: "
          CheckStatus.SKIPPED: "-", CheckStatus.PASSED: "+"}
 INDENT = " " * 6      # an exercise's detail under its head line
 NEXT_STEP = "Next: open exercises/{file}, fix the first failing check, and run `make grade EX={id}`."
+NEXT_STEP_NOTEBOOK = ("Next: open {file}, fix the first failing check, save the notebook and run "
+                      "the same command again (or run the notebook's last cell).")
+# The report's last line under `grader grade` / `make grade`: what the exit status says.
+EXIT_FAILED = ("Exit status 1: some checks did not pass (make reports that as "
+               "\"make: *** [...] Error 1\" and itself exits with 2); 0 when every check passes.")
+EXIT_PASSED = "Exit status 0: every check passed."
 HIDDEN_REMAINING = "{checks} more {noun}, {points} points, run when your course grades this"
 NOT_RUN = "not run: {count} {noun}, {points} points: {reasons}"
 NOT_RUN_INFORMATIONAL = "not run: {count} GPU {noun} (informational, no points): {reasons}"
@@ -45,7 +51,11 @@ def points(x: float) -> str:
     return f"{x:g}"
 
 
-def render(result: Submission, *, colour: bool = False, verbose: bool = False) -> str:
+def render(result: Submission, *, colour: bool = False, verbose: bool = False,
+           notebook: str | None = None, exit_status: bool = False) -> str:
+    """The report. ``notebook``: the notebook file graded (the next step names it instead of
+    ``exercises/``); ``exit_status``: end with the line that says what the command's exit
+    status means (``grader grade``, where a shell or ``make`` shows it)."""
     lines = [f"Grading {plain(result.submission)} (seed {result.environment.get('seed', '?')})", ""]
     if result.error:
         lines += [f"  This submission could not be graded: {plain(result.error)}", ""]
@@ -77,7 +87,10 @@ def render(result: Submission, *, colour: bool = False, verbose: bool = False) -
     lines += [f"  {plain(note)}" for note in result.notes]
     first = next((e for e in result.exercises if e.status is not ExerciseStatus.PASSED), None)
     if first is not None and not result.error:
-        lines += ["", NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
+        lines += ["", NEXT_STEP_NOTEBOOK.format(file=plain(notebook)) if notebook
+                  else NEXT_STEP.format(file=f"{first.id}.py", id=first.id)]
+    if exit_status:
+        lines += ["", EXIT_PASSED if result.all_passed else EXIT_FAILED]
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +151,9 @@ def exercise_detail(ex: Exercise, verbose: bool) -> list[str]:
     return lines + _not_run_lines(ex)
 
 
-def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False) -> None:
+def print_report(result: Submission, *, stream: TextIO | None = None, verbose: bool = False,
+                 notebook: str | None = None, exit_status: bool = False) -> None:
     stream = stream or sys.stdout
-    stream.write(render(result, colour=use_colour(stream), verbose=verbose))
+    stream.write(render(result, colour=use_colour(stream), verbose=verbose, notebook=notebook,
+                        exit_status=exit_status))
     stream.flush()

@@ -31,6 +31,89 @@ NEGATIVE_AXIS_HINT = ("a negative axis counts from the end of the result, which 
 VIEW_HINT = ("a[:, None]-style indexing and a.reshape(...) return views of a; np.array(a), "
              "a.copy() and np.ascontiguousarray(a) make copies")
 
+# -- hints, gentlest first (`grader hint` shows them one at a time) ----------------------------
+HINTS_ALIGN = (
+    "Write the two shapes one above the other, aligned on the right, as the lesson does: "
+    "(256, 256, 3) over (3,). Each column must fit.",
+    "Pad the shorter shape on the left with 1s until both have the same length, then compare "
+    "position by position: equal sizes stay, and a 1 takes the other size.",
+    ALIGN_HINT,
+)
+HINTS_MISSING = (
+    "A shape that is shorter than the other has its missing dimensions on the left, and they "
+    "count as 1: (4,) against (5, 4) is (1, 4) against (5, 4).",
+    "Pad the shorter shape with 1s in front ((1,) * (difference) + shape) before comparing; "
+    "() is a scalar and fits anything.",
+)
+HINTS_ZERO = (
+    "A size of 0 is a size like any other: a 1 stretches to 0 as it stretches to 5.",
+    "The result takes the other size when one of them is 1, not the larger one: 1 against 0 "
+    "gives 0, and 0 against 0 gives 0.",
+)
+HINTS_CLASH = (
+    "Two sizes at the same position that differ, with neither of them 1, cannot be broadcast; "
+    "neither can a size that is negative or not a whole number.",
+    "Raise ValueError as soon as a pair clashes (or a size is not a non-negative int), and name "
+    "both shapes and the clashing sizes in the message, as the docstring's example does.",
+)
+HINTS_RULE_YOURSELF = (
+    "np.broadcast_shapes and its relatives apply the rule for you; the exercise is to apply it "
+    "yourself.",
+    "Pad the shorter shape with 1s on the left and compare the sizes position by position, in "
+    "a loop or a comprehension over zip(...).",
+)
+HINTS_EXPAND = (
+    "The result has one more dimension than a, of size 1, at position axis; the data does not "
+    "change.",
+    "Indexing with None inserts a size-1 axis where the None stands: a[None] in front, "
+    "a[:, None] after the first axis; build that index for any axis.",
+)
+HINTS_NEGATIVE = (
+    "A negative axis counts from the end of the result, which has a.ndim + 1 dimensions.",
+    NEGATIVE_AXIS_HINT,
+)
+HINTS_VIEW = (
+    "A view shares a's memory: writing to it writes to a, and nothing is copied.",
+    VIEW_HINT,
+)
+HINTS_AXIS_RANGE = (
+    "An axis past either end of the result is an error, and so is an axis that is not a "
+    "single whole number.",
+    "Valid axes run from -(a.ndim + 1) to a.ndim: raise ValueError naming the axis and that "
+    "range outside it, and TypeError when axis is not an int.",
+)
+HINTS_EXPAND_WITHOUT = (
+    "np.expand_dims does the whole job; the exercise is to insert the axis yourself.",
+    "Insert the axis by indexing with None (a[:, None]) or with a.reshape(...) to the new shape.",
+)
+HINTS_STRETCH = (
+    "Line a's shape up with the target from the right: new leading axes and axes where a has "
+    "size 1 are stretched, every other size stays as it is.",
+    "Build the view with np.lib.stride_tricks.as_strided(a, shape=..., strides=...): stretched "
+    "axes repeat the same memory.",
+    ALIGN_HINT,
+)
+HINTS_STRIDES = (
+    "Stretching copies nothing: a stretched axis reads the same memory again at every step.",
+    "Give np.lib.stride_tricks.as_strided a stride of 0 for every new axis and every size-1 axis "
+    "that grows, and a's own stride for every other axis.",
+)
+HINTS_READ_ONLY = (
+    "In a stretched view one element of a appears many times, so writing to one position "
+    "would change a whole row of the view.",
+    "as_strided takes writeable=False; or set result.flags.writeable = False before returning.",
+)
+HINTS_TO_ERRORS = (
+    "A size other than 1 never changes, the target may not have fewer dimensions than a, and "
+    "a negative target size is an error.",
+    "Check each aligned pair (and the target's sizes) before building the view; raise "
+    "ValueError naming a's shape and the target.",
+)
+HINTS_TO_WITHOUT = (
+    "np.broadcast_to, np.tile and np.repeat do the stretching for you (the last two by copying).",
+    "Make the view yourself with np.lib.stride_tricks.as_strided and zero strides.",
+)
+
 
 # -- inputs -------------------------------------------------------------------------------------
 def _random_shape(rng, max_ndim=4):
@@ -78,7 +161,7 @@ def _clashing_pair(rng):
 
 
 # -- broadcast_shape ----------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_ALIGN)
 def test_broadcast_shape_lesson_examples(ex):
     for a, b, want in (((3, 3), (3,), (3, 3)), ((3, 1), (1, 3), (3, 3)),
                        ((256, 256, 3), (3,), (256, 256, 3)),
@@ -88,7 +171,7 @@ def test_broadcast_shape_lesson_examples(ex):
                      call=call, hint=ALIGN_HINT)
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_MISSING)
 def test_broadcast_shape_missing_dims_count_as_one(ex):
     for a, b in (((5, 4), (4,)), ((4,), (5, 4)), ((8, 1, 6, 1), (7, 1, 5)), ((4, 1), (8, 4, 3)),
                  ((), (3, 4)), ((2, 3, 4), ()), ((15, 3, 5), (15, 1, 5))):
@@ -97,7 +180,7 @@ def test_broadcast_shape_missing_dims_count_as_one(ex):
                      np.broadcast_shapes(a, b), call=call, hint=ALIGN_HINT)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_ZERO, visibility="hidden")
 def test_broadcast_shape_zero_sizes(ex):
     for a, b in (((0,), (1,)), ((1,), (0,)), ((1, 0), (3, 1)), ((0,), (0,)), ((2, 0), (0,)),
                  ((0, 1), (1, 5)), ((4, 0, 1), (1, 7))):
@@ -107,7 +190,7 @@ def test_broadcast_shape_zero_sizes(ex):
                                      "is not the larger of the two")
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_ALIGN, visibility="hidden")
 def test_broadcast_shape_random_shapes(ex, rng):
     for _ in range(150):
         shape = _random_shape(rng, 5)
@@ -122,7 +205,7 @@ def test_broadcast_shape_random_shapes(ex, rng):
                f"{sorted({type(s).__name__ for s in got})}", hint="convert each size with int(...)")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_CLASH, role="errors")
 def test_broadcast_shape_rejects_clashes(ex, rng):
     expect_raises(ValueError, ex.broadcast_shape, (2, 7), (5,), call="broadcast_shape((2, 7), (5,))",
                   mentions=("7", "5"), hint="name the two sizes that clash (and the shapes)")
@@ -134,18 +217,21 @@ def test_broadcast_shape_rejects_clashes(ex, rng):
         expect_raises(ValueError, ex.broadcast_shape, a, b, call=f"broadcast_shape({a}, {b})",
                       hint="two sizes that differ and are both not 1 cannot be broadcast: "
                            "raise ValueError")
+    # The docstring's other errors: a size that is negative or not an integer.
+    for a, b in (((2, -1), (2, 1)), ((3,), (-3,)), ((2.0, 3), (3,)), ((3,), (1.5,))):
+        expect_raises(ValueError, ex.broadcast_shape, a, b, call=f"broadcast_shape({a}, {b})",
+                      hint="a size is a non-negative whole number: raise ValueError for any other")
 
 
-@pytest.mark.check(points=1, kind="constraint")
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_RULE_YOURSELF)
 def test_broadcast_shape_without_helpers(ex, source):
     call = "broadcast_shape((3, 1), (1, 3))"
     expect_equal(result_of(ex.broadcast_shape, (3, 1), (1, 3), call=call), (3, 3), call=call)
-    expect_without(source, "broadcast_shape", BROADCAST_HELPERS,
-                   hint="apply the rule yourself: pad the shorter shape with 1s and compare")
+    expect_without(source, "broadcast_shape", BROADCAST_HELPERS, hint=HINTS_RULE_YOURSELF[1])
 
 
 # -- expand_dims --------------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_EXPAND)
 def test_expand_dims_lesson_example(ex):
     for axis, total in ((0, M_PLUS_ROW), (1, M_PLUS_COLUMN)):
         got = result_of(ex.expand_dims, C, axis, call=f"expand_dims(c, {axis})", inputs={"c": C})
@@ -154,7 +240,7 @@ def test_expand_dims_lesson_example(ex):
         expect_array(M + got, total, call=f"m + expand_dims(c, {axis})", inputs={"m": M, "c": C})
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_EXPAND, visibility="hidden")
 def test_expand_dims_random_arrays(ex, rng):
     for _ in range(40):
         shape = _random_shape(rng, 4)
@@ -166,7 +252,7 @@ def test_expand_dims_random_arrays(ex, rng):
                      hint="insert a size-1 axis at that position; keep the dtype")
 
 
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, hints=HINTS_NEGATIVE)
 def test_expand_dims_negative_axes(ex, rng):
     for a, axis, name, want in ((C, -1, "c", C[:, None]), (M, -3, "m", M[None])):
         call = f"expand_dims({name}, {axis})"
@@ -181,7 +267,7 @@ def test_expand_dims_negative_axes(ex, rng):
                      np.expand_dims(a, axis), call=call, inputs={"a": a}, hint=NEGATIVE_AXIS_HINT)
 
 
-@pytest.mark.check(points=1, role="method")
+@pytest.mark.check(points=1, hints=HINTS_VIEW, role="method")
 def test_expand_dims_returns_a_view(ex, rng):
     cases = [(C, 0, "c"), (M, 1, "m")]
     for _ in range(12):
@@ -201,15 +287,19 @@ def test_expand_dims_returns_a_view(ex, rng):
                inputs={name: arr}, hint=VIEW_HINT)
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_AXIS_RANGE, role="errors")
 def test_expand_dims_rejects_axis_out_of_range(ex):
     for a, axis, name in ((C, 9, "c"), (C, -7, "c"), (M, 3, "m"), (M, -4, "m")):
         expect_raises(ValueError, ex.expand_dims, a, axis, call=f"expand_dims({name}, {axis})",
                       inputs={name: a}, mentions=(str(axis),),
                       hint="valid axes run from -(a.ndim + 1) to a.ndim; say which axis is wrong")
+    for axis in (1.0, (0, 1), "1"):
+        expect_raises(TypeError, ex.expand_dims, C, axis, call=f"expand_dims(c, {axis!r})",
+                      inputs={"c": C}, hint="an axis that is not a single int is a TypeError "
+                                             "(check isinstance(axis, int) first)")
 
 
-@pytest.mark.check(points=1, kind="constraint")
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_EXPAND_WITHOUT)
 def test_expand_dims_without_np_expand_dims(ex, source):
     call = "expand_dims(c, 1)"
     traced = result_of(ex.expand_dims.call, C, 1, probe=["trace"], call=call, inputs={"c": C})
@@ -226,7 +316,7 @@ def _stretched_axes(a_shape, target):
             if size > 1 and (i < extra or a_shape[i - extra] == 1)]
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_STRETCH)
 def test_broadcast_to_lesson_example(ex):
     call = "broadcast_to(c, (3, 3))"
     expect_array(result_of(ex.broadcast_to, C, (3, 3), call=call, inputs={"c": C}),
@@ -239,7 +329,7 @@ def test_broadcast_to_lesson_example(ex):
                  hint="every column is c: the size-1 axis is stretched")
 
 
-@pytest.mark.check(points=2, visibility="hidden")
+@pytest.mark.check(points=2, hints=HINTS_STRETCH, visibility="hidden")
 def test_broadcast_to_random_shapes(ex, rng):
     for i in range(60):
         target = _random_shape(rng, 4)
@@ -255,7 +345,7 @@ def test_broadcast_to_random_shapes(ex, rng):
                  hint="an int n as the shape means (n,)")
 
 
-@pytest.mark.check(points=1, role="method")
+@pytest.mark.check(points=1, hints=HINTS_STRIDES, role="method")
 def test_broadcast_to_shares_memory(ex, rng):
     cases = [(C, (4, 3)), (C.reshape(3, 1), (2, 3, 5))]
     for _ in range(10):
@@ -274,7 +364,7 @@ def test_broadcast_to_shares_memory(ex, rng):
                     "every stretched axis")
 
 
-@pytest.mark.check(points=1, role="method")
+@pytest.mark.check(points=1, hints=HINTS_STRIDES, role="method")
 def test_broadcast_to_zero_strides(ex, rng):
     cases = [(C, (3, 3)), (C.reshape(3, 1), (3, 3)), (np.ones((1, 4, 1)), (2, 3, 4, 5))]
     for _ in range(10):
@@ -295,7 +385,7 @@ def test_broadcast_to_zero_strides(ex, rng):
                hint="give every new axis, and every size-1 axis that grows, a stride of 0")
 
 
-@pytest.mark.check(points=1, role="method")
+@pytest.mark.check(points=1, hints=HINTS_READ_ONLY, role="method")
 def test_broadcast_to_is_read_only(ex):
     for a, target in ((C, (3, 3)), (C.reshape(3, 1), (3, 3)), (np.ones(1), (5,))):
         call = f"broadcast_to(an array of shape {a.shape}, {target})"
@@ -308,7 +398,7 @@ def test_broadcast_to_is_read_only(ex):
                hint="pass writeable=False to as_strided, or set result.flags.writeable = False")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_TO_ERRORS, role="errors")
 def test_broadcast_to_rejects_incompatible_shapes(ex):
     expect_raises(ValueError, ex.broadcast_to, np.ones(7), (2, 5),
                   call="broadcast_to(an array of shape (7,), (2, 5))", mentions=("7", "5"),
@@ -316,16 +406,18 @@ def test_broadcast_to_rejects_incompatible_shapes(ex):
     for shape, target, why in (((3,), (1,), "a size other than 1 never changes"),
                                ((2, 3), (3,), "the target may not have fewer dimensions"),
                                ((0,), (3,), "a size of 0 cannot become 3"),
-                               ((3, 1), (4, 2, 2), "3 cannot become 2 (axis -2)")):
+                               ((3, 1), (4, 2, 2), "3 cannot become 2 (axis -2)"),
+                               ((1,), (2, -1), "a size in the target is never negative")):
         expect_raises(ValueError, ex.broadcast_to, np.zeros(shape), target,
                       call=f"broadcast_to(an array of shape {shape}, {target})", hint=why)
 
 
-@pytest.mark.check(points=1, kind="constraint")
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_TO_WITHOUT)
 def test_broadcast_to_without_copying_helpers(ex, source):
     call = "broadcast_to(c, (3, 3))"
     traced = result_of(ex.broadcast_to.call, C, (3, 3), probe=["trace"], call=call, inputs={"c": C})
     expect_array(traced.value, np.broadcast_to(C, (3, 3)), call=call, inputs={"c": C})
     expect_without(source, "broadcast_to", [STRETCHING_HELPERS, TILE_REPEAT],
                    trace=traced.extra.get("trace"),
-                   runtime_names={"broadcast_to", "broadcast_arrays", "tile", "repeat"})
+                   runtime_names={"broadcast_to", "broadcast_arrays", "tile", "repeat"},
+                   hint=HINTS_TO_WITHOUT[1])

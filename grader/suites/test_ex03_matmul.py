@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from grader.checks.constraints import MATMUL_FAMILY
-from grader.checks.expect import (MATMUL_RUNTIME, expect_array, expect_raises, expect_without)
+from grader.checks.expect import (MATMUL_RUNTIME, expect_array, expect_raises, expect_right_when_timed,
+                                  expect_without)
+from grader.checks.tolerance import tolerance
 from grader.checks.vectorized import expect_vectorized
 from grader.engine.timing import SpeedCase
 
@@ -41,6 +43,81 @@ HINT_MATMUL = ("line the factors up as (n, k, 1) and (1, k, p), multiply, and su
 HINT_DTYPE = "keep the dtype np.matmul gives: do not convert integer inputs to float"
 HINT_BATCH = "keep the batch axis in front: (B, n, k, 1) times (B, 1, k, p), summed over k"
 
+# -- hints, gentlest first (`grader hint` shows them one at a time) ----------------------------
+HINTS_MATVEC = (
+    "Entry i of m @ v is the dot product of row i of m with v: multiply, then add up.",
+    "m * v multiplies v into every row of m at once (broadcasting); the sum that follows must "
+    "run along each row, not down the columns.",
+    HINT_MATVEC,
+)
+HINTS_EMPTY = (
+    "A sum over nothing is 0: with k = 0 every entry of the product is 0, and n = 0 (or p = 0) "
+    "gives an empty result of the right shape.",
+    "Broadcasting and .sum(axis=...) handle empty axes by themselves; code that indexes [0] or "
+    "loops to build the result is what breaks on them.",
+)
+HINTS_DTYPE = (
+    "np.matmul keeps the dtype of its inputs: int64 times int64 is int64, float32 stays float32, "
+    "and mixed inputs give np.result_type(a, b).",
+    HINT_DTYPE + " (np.zeros without dtype= is float64; .sum(dtype=...) can keep the dtype)",
+)
+HINTS_SHAPES = (
+    "Check the inputs before computing: how many dimensions each has, and whether the inner "
+    "sizes agree.",
+    "Raise ValueError naming both shapes (f\"... {a.shape} and {b.shape}\"), as the "
+    "docstring's example message does.",
+)
+HINTS_WITHOUT = (
+    "The point is to build the product yourself from broadcasting and a sum.",
+    "@, np.matmul, np.dot, .dot, np.einsum and their relatives are the matmul family this "
+    "exercise replaces; multiply element-wise and sum instead.",
+)
+HINTS_MATMUL = (
+    "Entry (i, j) of a @ b adds a[i, t] * b[t, j] over the shared index t: all n * p dot "
+    "products at once are one broadcast multiplication and one sum.",
+    "Give a a trailing axis and b a leading one so that the shared k axis meets: (n, k, 1) "
+    "and (1, k, p) multiply to (n, k, p).",
+    HINT_MATMUL,
+)
+HINTS_STRIDED = (
+    "Transposed, reversed or sliced inputs are arrays like any other; only their memory "
+    "layout differs.",
+    "Index with the array's axes (a[:, :, None]), never with assumptions about its memory "
+    "(ravel and reshape of a view, strides).",
+)
+HINTS_VECTORIZED = (
+    "A loop over the rows of a runs more lines the more rows there are: vectorized code runs "
+    "the same lines whatever the size.",
+    "Replace the loop by one broadcast product over all rows at once, then one sum.",
+)
+HINTS_SPEED = (
+    "The target is a fixed factor of np.matmul's time on the same input; only whole-array "
+    "operations come close.",
+    "One broadcast multiplication and one sum over the k axis, no Python loop over rows or "
+    "entries.",
+)
+HINTS_LOOPS = (
+    "Three nested loops: over the rows i of a, the columns j of b, and the shared index t.",
+    "Entry (i, j) adds up a[i, t] * b[t, j] over t; start from an array of zeros of the "
+    "product's shape and dtype.",
+)
+HINTS_LOOPS_WITHOUT = (
+    "matmul_loops is the slow baseline: every multiplication happens in your loops.",
+    "Multiply single entries (a[i, t] * b[t, j]) and add them up yourself; .dot, @ and "
+    "np.dot of rows hand the inner loop back to NumPy.",
+)
+HINTS_BATCH = (
+    "Each item i of the batch is its own matrix product, a[i] @ b[i]; the batch axis pairs "
+    "item with item and is never summed over.",
+    "The same broadcast as matmul, with the batch axis kept in front of both factors.",
+    HINT_BATCH,
+)
+HINTS_BATCH_SHAPES = (
+    "Both inputs are 3-D, with the same batch size and matching inner sizes.",
+    "Check ndim == 3, the batch sizes and the inner dimensions, and raise ValueError naming "
+    "both shapes.",
+)
+
 
 def _matrix(rng, shape, dtype):
     if np.dtype(dtype).kind == "i":
@@ -48,26 +125,26 @@ def _matrix(rng, shape, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def _tolerance(dtype) -> dict:
-    # The learner's sum runs in another order than BLAS: float32 needs room for rounding.
-    return {"rtol": 1e-4, "atol": 1e-3} if np.dtype(dtype) == np.float32 else \
-        {"rtol": 1e-9, "atol": 1e-9}
+def _tolerance(dtype, k: int = 1) -> dict:
+    # The learner's sum runs in another order than BLAS: k products of rounding each
+    # (grader/checks/tolerance.py); integers are exact.
+    return tolerance(dtype, terms=k)
 
 
 def _expect_product(got, a, b, *, call, hint=None):
     want = np.matmul(a, b)
     expect_array(got, want, call=call, inputs={"a": a, "b": b},
-                 hint=hint, dtype_hint=HINT_DTYPE, **_tolerance(want.dtype))
+                 hint=hint, dtype_hint=HINT_DTYPE, **_tolerance(want.dtype, a.shape[-1]))
 
 
 # -- matvec -------------------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=(HINT_MATVEC,))
+@pytest.mark.check(points=1, hints=HINTS_MATVEC)
 def test_matvec_lesson_example(ex):
     expect_array(ex.matvec(M, C), M_C, call="matvec(m, c)", inputs={"m": M, "c": C},
-                 hint=HINT_MATVEC)
+                 hint=HINT_MATVEC, dtype_hint=HINT_DTYPE)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_MATVEC, visibility="hidden")
 def test_matvec_random_matrices(ex, rng):
     for n, k, _ in SHAPES:
         for dtype in DTYPES:
@@ -76,10 +153,10 @@ def test_matvec_random_matrices(ex, rng):
             expect_array(ex.matvec(m, v), want, call=f"matvec(m, v) on {np.dtype(dtype)} "
                          f"m of shape {(n, k)}", inputs={"m": m, "v": v},
                          hint=HINT_MATVEC, dtype_hint=HINT_DTYPE,
-                         **_tolerance(dtype))
+                         **_tolerance(dtype, k))
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_EMPTY, visibility="hidden")
 def test_matvec_edge_cases(ex, rng):
     for n, k in ((0, 3), (3, 0), (0, 0)):
         m, v = np.ones((n, k)), np.ones(k)
@@ -88,13 +165,13 @@ def test_matvec_edge_cases(ex, rng):
     base = _matrix(rng, (5, 12), np.float64)
     m, v = base[:, ::3], base[1, ::2][:4]          # strided views, not contiguous
     expect_array(ex.matvec(m, v), np.matmul(m, v), call="matvec(m[:, ::3], v[::2])",
-                 inputs={"m": m, "v": v}, rtol=1e-9)
+                 inputs={"m": m, "v": v}, **_tolerance(np.float64, 4))
     mixed = np.matmul(M, C.astype(np.float64))
     expect_array(ex.matvec(M, C.astype(np.float64)), mixed, call="matvec(int m, float c)",
-                 hint="mixed inputs give np.result_type(m, v), here float64")
+                 dtype_hint="mixed inputs give np.result_type(m, v), here float64")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_SHAPES, role="errors")
 def test_matvec_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.matvec, M, np.ones(4), call="matvec(m, v) on v of length 4",
                   inputs={"m": M}, mentions=("(3, 3)", "(4,)"))
@@ -102,22 +179,22 @@ def test_matvec_rejects_bad_shapes(ex):
                   mentions=("(3,)",), hint="check m.ndim == 2 and v.ndim == 1 first")
 
 
-@pytest.mark.check(points=1, kind="constraint", hints=(HINT_MATVEC,))
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_WITHOUT)
 def test_matvec_without_matmul(ex, source):
     traced = ex.matvec.call(M, C, probe=["trace"])
-    expect_array(traced.value, M_C, call="matvec(m, c)", hint=HINT_MATVEC)
+    expect_array(traced.value, M_C, call="matvec(m, c)", hint=HINT_MATVEC, dtype_hint=HINT_DTYPE)
     expect_without(source, "matvec", MATMUL_FAMILY, trace=traced.extra.get("trace"),
                    runtime_names=MATMUL_RUNTIME, hint=HINT_MATVEC)
 
 
 # -- matmul -------------------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=(HINT_MATMUL,))
+@pytest.mark.check(points=1, hints=HINTS_MATMUL)
 def test_matmul_lesson_example(ex):
     expect_array(ex.matmul(M, N), M_N, call="matmul(m, n)", inputs={"m": M, "n": N},
-                 hint=HINT_MATMUL)
+                 hint=HINT_MATMUL, dtype_hint=HINT_DTYPE)
 
 
-@pytest.mark.check(points=2, visibility="hidden")
+@pytest.mark.check(points=2, hints=HINTS_MATMUL, visibility="hidden")
 def test_matmul_random_matrices(ex, rng):
     for n, k, p in SHAPES:
         for dtype in DTYPES:
@@ -127,7 +204,7 @@ def test_matmul_random_matrices(ex, rng):
                             hint=HINT_MATMUL)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_EMPTY, visibility="hidden")
 def test_matmul_empty_dimensions(ex, rng):
     for n, k, p in EMPTY_SHAPES:
         a, b = _matrix(rng, (n, k), np.float64), _matrix(rng, (k, p), np.float64)
@@ -135,7 +212,7 @@ def test_matmul_empty_dimensions(ex, rng):
                         hint="an empty sum is 0: k = 0 gives an (n, p) array of zeros")
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_STRIDED, visibility="hidden")
 def test_matmul_strided_inputs(ex, rng):
     base = _matrix(rng, (6, 10), np.float64)
     other = _matrix(rng, (4, 5), np.float64)
@@ -148,7 +225,7 @@ def test_matmul_strided_inputs(ex, rng):
                         hint="index with the array's axes, not its memory layout")
 
 
-@pytest.mark.check(points=1, hints=(HINT_DTYPE,))
+@pytest.mark.check(points=1, hints=HINTS_DTYPE)
 def test_matmul_keeps_the_dtype(ex, rng):
     for da, db in ((np.int64, np.int64), (np.float32, np.float32), (np.int64, np.float64),
                    (np.float32, np.float64)):
@@ -157,7 +234,7 @@ def test_matmul_keeps_the_dtype(ex, rng):
                         call=f"matmul(a, b) on {np.dtype(da)} a and {np.dtype(db)} b")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_SHAPES, role="errors")
 def test_matmul_rejects_bad_shapes(ex):
     a, b = np.ones((2, 3)), np.ones((4, 5))
     expect_raises(ValueError, ex.matmul, a, b, call="matmul(a, b) with shapes (2, 3) and (4, 5)",
@@ -168,10 +245,10 @@ def test_matmul_rejects_bad_shapes(ex):
                   mentions=("(2, 3, 3)",), hint="check that both inputs are 2-D first")
 
 
-@pytest.mark.check(points=2, kind="constraint", hints=(HINT_MATMUL,))
+@pytest.mark.check(points=2, kind="constraint", hints=HINTS_WITHOUT)
 def test_matmul_without_matmul(ex, source):
     traced = ex.matmul.call(M, N, probe=["trace"])
-    expect_array(traced.value, M_N, call="matmul(m, n)", hint=HINT_MATMUL)
+    expect_array(traced.value, M_N, call="matmul(m, n)", hint=HINT_MATMUL, dtype_hint=HINT_DTYPE)
     expect_without(source, "matmul", MATMUL_FAMILY, trace=traced.extra.get("trace"),
                    runtime_names=MATMUL_RUNTIME, hint=HINT_MATMUL)
 
@@ -189,7 +266,7 @@ SPEED = {"matmul": SpeedCase(
     rtol=1e-9, atol=1e-9, hint=HINT_MATMUL, baseline="np.matmul")}
 
 
-@pytest.mark.check(points=1, kind="constraint", hints=(HINT_MATMUL,))
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_VECTORIZED)
 def test_matmul_vectorized(ex, source):
     rng = np.random.default_rng(3)
     small = (rng.standard_normal((4, 5)), rng.standard_normal((5, 3)))
@@ -198,8 +275,10 @@ def test_matmul_vectorized(ex, source):
                       sizes=("(4, 5) x (5, 3)", "(16, 5) x (5, 12)"), extra_rows=21, hint=HINT_MATMUL)
 
 
-@pytest.mark.check(points=2, kind="timing", hints=(HINT_MATMUL,))
-def test_matmul_speed(speed):
+@pytest.mark.check(points=2, kind="timing", hints=HINTS_SPEED)
+def test_matmul_speed(ex, speed, rng, settings):
+    if settings.timing:   # a wrong result is a wrong result, not a matter of speed
+        expect_right_when_timed(ex, SPEED["matmul"], rng)
     speed.check(SPEED["matmul"], "cpu")
 
 
@@ -208,14 +287,14 @@ def _loop_timeout(settings) -> float:
     return min(LOOP_TIMEOUT_S, settings.limits.call_timeout_s)
 
 
-@pytest.mark.check(points=1, hints=("three nested loops: rows i, columns j, shared index t",))
+@pytest.mark.check(points=1, hints=HINTS_LOOPS)
 def test_matmul_loops_lesson_example(ex, settings):
     got = ex.matmul_loops.call(M, N, timeout=_loop_timeout(settings)).value
     expect_array(got, M_N, call="matmul_loops(m, n)", inputs={"m": M, "n": N},
-                 hint="entry (i, j) adds up a[i, t] * b[t, j] over t")
+                 hint="entry (i, j) adds up a[i, t] * b[t, j] over t", dtype_hint=HINT_DTYPE)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_LOOPS, visibility="hidden")
 def test_matmul_loops_small_random(ex, rng, settings):
     for n, k, p in LOOP_SHAPES + ((2, 0, 3),):
         for dtype in (np.int64, np.float64):
@@ -226,21 +305,32 @@ def test_matmul_loops_small_random(ex, rng, settings):
                                  f"{(n, k)} and {(k, p)}")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_SHAPES, role="errors")
 def test_matmul_loops_rejects_bad_shapes(ex):
     expect_raises(ValueError, ex.matmul_loops, np.ones((2, 3)), np.ones((4, 5)),
                   call="matmul_loops(a, b) with shapes (2, 3) and (4, 5)",
                   mentions=("(2, 3)", "(4, 5)"))
+    expect_raises(ValueError, ex.matmul_loops, np.ones(3), M, call="matmul_loops(v, m) with a 1-D v",
+                  mentions=("(3,)",), hint="check that both inputs are 2-D first")
+
+
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_LOOPS_WITHOUT)
+def test_matmul_loops_without_matmul(ex, source, settings):
+    traced = ex.matmul_loops.call(M, N, timeout=_loop_timeout(settings), probe=["trace"])
+    expect_array(traced.value, M_N, call="matmul_loops(m, n)", hint=HINTS_LOOPS[1])
+    expect_without(source, "matmul_loops", MATMUL_FAMILY, trace=traced.extra.get("trace"),
+                   runtime_names=MATMUL_RUNTIME, hint=HINTS_LOOPS_WITHOUT[1])
 
 
 # -- batched_matmul -----------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=(HINT_BATCH,))
+@pytest.mark.check(points=1, hints=HINTS_BATCH)
 def test_batched_matmul_lesson_example(ex):
     expect_array(ex.batched_matmul(BATCH_A, BATCH_B), BATCH_AB,
-                 call="batched_matmul(stack([m, 2 * m]), stack([n, n]))", hint=HINT_BATCH)
+                 call="batched_matmul(stack([m, 2 * m]), stack([n, n]))", hint=HINT_BATCH,
+                 dtype_hint=HINT_DTYPE)
 
 
-@pytest.mark.check(points=2, visibility="hidden")
+@pytest.mark.check(points=2, hints=HINTS_BATCH, visibility="hidden")
 def test_batched_matmul_random_batches(ex, rng):
     for batch, (n, k, p) in ((1, (3, 4, 2)), (2, (1, 1, 1)), (3, (2, 5, 4)), (4, (5, 3, 1)),
                              (5, (7, 6, 3)), (2, (0, 3, 2)), (3, (2, 0, 4)), (0, (2, 3, 4)),
@@ -253,7 +343,7 @@ def test_batched_matmul_random_batches(ex, rng):
                                  f"{a.shape} and {b.shape}")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_BATCH_SHAPES, role="errors")
 def test_batched_matmul_rejects_bad_shapes(ex):
     cases = ((np.ones((2, 3, 4)), np.ones((2, 5, 6)), ("(2, 3, 4)", "(2, 5, 6)")),
              (np.ones((2, 3, 4)), np.ones((3, 4, 5)), ("(2, 3, 4)", "(3, 4, 5)")),
@@ -264,10 +354,10 @@ def test_batched_matmul_rejects_bad_shapes(ex):
                       hint="check ndim == 3, the batch sizes and the inner dimensions")
 
 
-@pytest.mark.check(points=1, kind="constraint", hints=(HINT_BATCH,))
+@pytest.mark.check(points=1, kind="constraint", hints=HINTS_WITHOUT)
 def test_batched_matmul_without_matmul(ex, source):
     traced = ex.batched_matmul.call(BATCH_A, BATCH_B, probe=["trace"])
     expect_array(traced.value, BATCH_AB, call="batched_matmul(stack([m, 2 * m]), stack([n, n]))",
-                 hint=HINT_BATCH)
+                 hint=HINT_BATCH, dtype_hint=HINT_DTYPE)
     expect_without(source, "batched_matmul", MATMUL_FAMILY, trace=traced.extra.get("trace"),
                    runtime_names=MATMUL_RUNTIME, hint=HINT_BATCH)

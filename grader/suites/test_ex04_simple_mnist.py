@@ -81,10 +81,86 @@ ZERO_GRAD_SOURCE = ("fit never mentions zero_grad: does it call optimizer.zero_g
 UNCHANGED = ("fit did not change the model's parameters: train the model passed in, with an "
              "optimizer over model.parameters()")
 LOSS_FLAT = "the loss did not go down: mean of the first 10 batches {first:.3f}, last 10 {last:.3f}"
+# What the per-batch losses show when the model does not learn well enough, and what helps.
+LOSSES_NOT_FINITE = ("the loss became {value} at batch {index} of {count}: the training blew up "
+                     "(steps far too large for the optimizer, or a log of 0)")
+LOSSES_DIVERGE = ("the loss grew: mean of the first 10 batches {first:.3f}, last 10 {last:.3f}; "
+                  "the steps overshoot")
+LOSSES_STUCK = ("the loss barely moved: mean of the first 10 batches {first:.3f}, last 10 "
+                "{last:.3f} ({change:+.1%}) over {count} batches; the updates are too small to "
+                "learn in {epochs} epochs")
+LOSSES_SLOW = ("the loss went down (mean of the first 10 batches {first:.3f}, last 10 {last:.3f}) "
+               "but not far enough: it learns too slowly")
+HINT_LR_TOO_HIGH = ("lower the learning rate (the default lr=5e-3 suits Adam; plain SGD takes "
+                    "about 0.1), and compute the loss from the raw logits with F.cross_entropy")
+HINT_LR_TOO_LOW = ("the default learning rate lr=5e-3 is Adam's: with torch.optim.SGD it is far too "
+                   "small (SGD needs about 0.1); use torch.optim.Adam with the lr fit is given, or "
+                   "a larger lr for SGD")
+HINT_LOOP = ("every batch: logits, F.cross_entropy(logits, labels), zero the gradients, "
+             "backward(), step(); and a fresh random order each epoch")
+SGD_NAMES = ("SGD", "sgd")
 EMPTY_OPTIMIZER = ("the model registers no parameters (plain tensors, not nn.Parameter), so the "
                    "optimizer cannot see them: wrap them in nn.Parameter")
-PREDICTIONS_HINT = ("`grader show-predictions` (or `make predictions`) draws your model's "
-                    "predictions on held-out digits into build/ex04_predictions.png")
+PREDICTIONS_HINT = ("`make predictions` draws your model's predictions on held-out digits "
+                    "into build/ex04_predictions.png")
+
+# -- hints, gentlest first (`grader hint` shows them one at a time) ----------------------------
+HINTS_WEIGHTS = (
+    "get_weights makes one trainable tensor: random values of the asked shape, scaled down, "
+    "registered so that an optimizer can find it.",
+    "torch.randn(*dims) makes a tensor of shape dims; nn.Parameter(...) wraps it so that a "
+    "model registers it (float32, requires_grad=True).",
+)
+HINTS_SCALE = (
+    "The values are standard normal (torch.randn, mean 0), then made smaller.",
+    "Divide by dims[0], the first dimension: the number of inputs of the layer.",
+)
+HINTS_PARAMETERS = (
+    "The network has exactly four parameters, named as in the docstring, with the shapes that "
+    "(N, 784) @ (784, 256) and (N, 256) @ (256, 10) need.",
+    "Store each get_weights(...) result as an attribute in __init__ (self.l1_w = ...), after "
+    "super().__init__().",
+)
+HINTS_FORWARD = (
+    "The forward pass is the lesson's: a linear layer, ReLU, a second linear layer; the output "
+    "is the raw logits.",
+    "A layer is torch.matmul(x, w) plus its bias; between the two layers ReLU keeps the "
+    "positive part: h * (h > 0).",
+)
+HINTS_FLATTEN = (
+    "A digit may arrive as (28, 28) or (1, 28, 28): the first layer needs 784 numbers per digit.",
+    FLATTEN,
+)
+HINTS_LINEAR = (
+    "nn.Linear and F.linear do the layer for you; the exercise is to write it as the lesson "
+    "does.",
+    LINEAR.hint,
+)
+HINTS_PREDICT = (
+    "The predicted digit is the position of the largest of the 10 logits of each row.",
+    "Take the argmax over the class axis (dim=1) of the model's logits, inside a torch.no_grad() "
+    "block; argmax already returns int64.",
+)
+HINTS_ACCURACY = (
+    "Accuracy is the share of inputs whose predicted digit equals the label: the number of "
+    "matches divided by N.",
+    "Compare the predictions with y element-wise; the mean of the matches (as numbers, not "
+    "booleans) is the fraction, and .item() turns a one-element tensor into the Python float "
+    "the docstring promises.",
+)
+HINTS_FIT = (
+    "Training repeats one small step per mini-batch: measure how wrong the logits are, "
+    "backpropagate, let the optimizer nudge the parameters.",
+    "Per batch, in this order: logits from the model, F.cross_entropy of logits and labels, "
+    "optimizer.zero_grad(), loss.backward(), optimizer.step(); a new torch.randperm order "
+    "each epoch.",
+    "The optimizer decides how fast it learns: the default lr=5e-3 suits torch.optim.Adam over "
+    "model.parameters(); plain SGD needs a learning rate of about 0.1.",
+)
+HINTS_LOSSES = (
+    "fit returns one number per mini-batch, in order: epochs * ceil(N / batch_size) of them.",
+    "Append loss.item() for every batch; the last batch may be smaller than batch_size.",
+)
 
 
 def _digits(settings):
@@ -178,30 +254,59 @@ def _logits(model: RemoteObject, x: torch.Tensor, *, call: str, hint: str | None
     return got.detach()
 
 
+# The classic mistakes of a forward pass, each a change to the oracle; a learner may make
+# several at once (both biases missing, no ReLU and no bias), so every combination is tried.
+RELU_MISTAKES = {"relu": (None, torch.relu), "negative": (NEGATIVE_PART, lambda z: z * (z < 0)),
+                 "none": (LINEAR_NETWORK, lambda z: z)}
+SEVERAL_MISTAKES = "your forward behaves like the network with {count} mistakes at once:"
+
+
 def _diagnose_forward(model: RemoteObject, w: dict, x: torch.Tensor, got: torch.Tensor,
                       rng: np.random.Generator) -> str | None:
-    """Which classic mistake ``forward`` behaves like, from its outputs; None if none fits."""
+    """Which classic mistakes ``forward`` behaves like, from its outputs; None if none fits.
+    Every combination of a wrong activation (none, or the negative part), a bias never added
+    (either or both) and a softmax on the output is recomputed here and compared."""
+    for count in (1, 2, 3, 4):
+        for mistakes in _combinations(w, x, count):
+            texts, want = mistakes
+            if _close(got, want):
+                if len(texts) == 1:
+                    return texts[0]
+                return "\n  ".join([SEVERAL_MISTAKES.format(count=len(texts))]
+                                    + [f"- {t}" for t in texts])
+    if _is_affine(model, rng):
+        return LINEAR_NETWORK
+    return None
+
+
+def _combinations(w: dict, x: torch.Tensor, count: int):
+    """(the mistakes' texts, the logits they give) for every combination of ``count`` mistakes."""
+    for relu_name, (relu_text, relu) in RELU_MISTAKES.items():
+        for b1 in (True, False):
+            for b2 in (True, False):
+                for softmax in (False, True):
+                    texts = [t for t in (relu_text,
+                                         None if b1 else BIAS_NOT_ADDED.format(name="l1_b"),
+                                         None if b2 else BIAS_NOT_ADDED.format(name="l2_b"),
+                                         SOFTMAX_APPLIED if softmax else None) if t]
+                    if len(texts) != count:
+                        continue
+                    logits = _oracle(x, w, relu=relu, b1=b1, b2=b2)
+                    yield texts, torch.softmax(logits, dim=1) if softmax else logits
+
+
+def _is_affine(model: RemoteObject, rng: np.random.Generator) -> bool:
+    """f(a) + f(b) - f(0) = f(a + b) for every input: a network without a non-linearity."""
     a, b = _randn(rng, 8, 784), _randn(rng, 8, 784)
     batch = torch.cat([a, b, a + b, torch.zeros(8, 784)])
     out = _logits(model, batch, call="SimpleMnist()(x)").to(torch.float64)
     fa, fb, fab, f0 = out[:8], out[8:16], out[16:24], out[24:]
     spread = (fa - f0).abs().max() + (fb - f0).abs().max()
-    if spread > 0 and (fa + fb - f0 - fab).abs().max() <= 1e-3 * spread:
-        return LINEAR_NETWORK
-    variants = ((NEGATIVE_PART, _oracle(x, w, relu=lambda z: z * (z < 0))),
-                (BIAS_NOT_ADDED.format(name="l1_b"), _oracle(x, w, b1=False)),
-                (BIAS_NOT_ADDED.format(name="l2_b"), _oracle(x, w, b2=False)),
-                (SOFTMAX_APPLIED, torch.softmax(_oracle(x, w), dim=1)))
-    for text, want in variants:
-        if _close(got, want):
-            return text
-    return None
+    return bool(spread > 0 and (fa + fb - f0 - fab).abs().max() <= 1e-3 * spread)
 
 
 # -- get_weights ----------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=(
-    "torch.randn(*dims) makes a tensor of shape dims; nn.Parameter(...) wraps it so that a "
-    "model registers it.",))
+@pytest.mark.check(points=1, hints=HINTS_WEIGHTS)
 def test_get_weights_shapes(ex):
     for dims in ((784, 256), (256,), (10,), (3, 4, 5)):
         call = f"get_weights{dims if len(dims) > 1 else f'({dims[0]})'}"
@@ -212,13 +317,12 @@ def test_get_weights_shapes(ex):
         expect(isinstance(got, torch.nn.Parameter), call,
                "expected an nn.Parameter, got a plain tensor" +
                (" (requires_grad=True is not enough)" if got.requires_grad else ""),
-               hint="return nn.Parameter(torch.randn(*dims) / dims[0]); the optimizer only sees "
-                    "parameters the model registers")
+               hint="wrap the tensor in nn.Parameter: the optimizer only sees parameters the "
+                    "model registers")
         expect(got.requires_grad, call, "the parameter does not require grad")
 
 
-@pytest.mark.check(points=1, hints=(
-    "Divide by dims[0], the first dimension: the number of inputs of the layer.",))
+@pytest.mark.check(points=1, hints=HINTS_SCALE)
 def test_get_weights_scale(ex):
     for dims in ((784, 256), (2000,), (50, 20, 10)):
         call = f"get_weights{dims if len(dims) > 1 else f'({dims[0]})'}"
@@ -242,9 +346,7 @@ def test_get_weights_scale(ex):
 
 
 # -- SimpleMnist ----------------------------------------------------------------------------
-@pytest.mark.check(points=2, hints=(
-    "Store each get_weights(...) result as an attribute in __init__ (self.l1_w = ...), after "
-    "super().__init__().",))
+@pytest.mark.check(points=2, hints=HINTS_PARAMETERS)
 def test_simple_mnist_parameters(ex):
     model = _new_model(ex)
     params = _registered(model)
@@ -274,9 +376,7 @@ def test_simple_mnist_parameters(ex):
     expect(total == N_PARAMETERS, "SimpleMnist()", f"{total} numbers, expected {N_PARAMETERS}")
 
 
-@pytest.mark.check(points=3, hints=(
-    "A layer is torch.matmul(x, w) + b; between the two layers ReLU keeps the positive part: "
-    "h * (h > 0).",))
+@pytest.mark.check(points=3, hints=HINTS_FORWARD)
 def test_simple_mnist_forward(ex, rng):
     model = _new_model(ex)
     w = _weights(model)
@@ -294,7 +394,7 @@ def test_simple_mnist_forward(ex, rng):
                          hint="relu(x @ l1_w + l1_b) @ l2_w + l2_b, on the model's own parameters")
 
 
-@pytest.mark.check(points=1, hints=(FLATTEN,))
+@pytest.mark.check(points=1, hints=HINTS_FLATTEN)
 def test_simple_mnist_forward_image_shapes(ex, rng):
     """Images give the logits of the same digits flattened (the values are the forward check's)."""
     model = _new_model(ex)
@@ -307,7 +407,7 @@ def test_simple_mnist_forward_image_shapes(ex, rng):
                      hint=f"expected the logits of x.reshape({len(x)}, 784); {FLATTEN}")
 
 
-@pytest.mark.check(points=2, kind="constraint", hints=(LINEAR.hint,))
+@pytest.mark.check(points=2, kind="constraint", hints=HINTS_LINEAR)
 def test_simple_mnist_without_linear(ex, source, rng):
     expect_without(source, "SimpleMnist", LINEAR, hint=LINEAR.hint)
     model = _new_model(ex)
@@ -320,8 +420,7 @@ def test_simple_mnist_without_linear(ex, source, rng):
 
 
 # -- predict and accuracy -------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=(
-    "logits.argmax(dim=1), inside `with torch.no_grad():`",))
+@pytest.mark.check(points=1, hints=HINTS_PREDICT)
 def test_predict(ex, rng):
     model = _new_model(ex)
     x = _randn(rng, 40, 784)
@@ -336,7 +435,7 @@ def test_predict(ex, rng):
     expect_array(got, want, call=call, hint="the predicted digit is the argmax of the model's logits")
 
 
-@pytest.mark.check(points=1, hints=("(predict(model, x) == y).float().mean().item()",))
+@pytest.mark.check(points=1, hints=HINTS_ACCURACY)
 def test_accuracy(ex, rng):
     model = _new_model(ex)
     x = _randn(rng, 50, 784)
@@ -349,7 +448,7 @@ def test_accuracy(ex, rng):
         got = result_of(ex.accuracy, model, x, labels, call=call)
         expect(type(got) is float, call, f"expected a Python float, got {type(got).__name__}",
                hint="turn a one-element tensor into a float with .item()")
-        expect(abs(got - want) < 1e-6, call, f"expected {want}, got {got!r}")
+        expect(abs(got - want) < 1e-6, call, f"expected {want}, got {got!r}", hint=HINTS_ACCURACY[0])
 
 
 # -- fit: one trained model, shared by the checks below ---------------------------------------
@@ -398,9 +497,7 @@ def _fit_call() -> str:
     return f"fit(model, train_x, train_y, epochs={FIT_EPOCHS}) on the 4,000 training digits"
 
 
-@pytest.mark.check(points=3, hints=(
-    "Per batch: loss = F.cross_entropy(model(xb), yb); optimizer.zero_grad(); loss.backward(); "
-    "optimizer.step(). torch.optim.Adam(model.parameters(), lr=5e-3) learns quickly.",))
+@pytest.mark.check(points=3, hints=HINTS_FIT)
 def test_fit_reaches_held_out_accuracy(ex, fit_runs, seed, settings, check, rng, source, course):
     digits = _digits(settings)
     threshold = course.threshold("fit_accuracy")
@@ -420,28 +517,63 @@ def test_fit_reaches_held_out_accuracy(ex, fit_runs, seed, settings, check, rng,
     check.notes.append(PREDICTIONS_HINT)
     problem = (f"held-out accuracy {acc:.3f} on the 1,000 embedded digits, below "
                f"{threshold:g}")
-    reasons = _fit_diagnoses(ex, run, rng, source)
-    fail(_fit_call(), problem + "".join(f"\n  {r}" for r in reasons),
-         hint=None if reasons else "check the loop: shuffle, cross-entropy, zero_grad, "
-                                   "backward, step, for every batch")
+    reasons, hint = _fit_diagnoses(ex, run, rng, source)
+    fail(_fit_call(), problem + "".join(f"\n  {r}" for r in reasons), hint=hint)
 
 
-def _fit_diagnoses(ex, run: _Run, rng, source) -> list[str]:
-    reasons = []
+def _fit_diagnoses(ex, run: _Run, rng, source) -> tuple[list[str], str]:
+    """What the model, a probe of the gradients and the losses fit returned show, and the hint
+    that follows from it: a loop that never zeroes its gradients, a model fit never changed,
+    and training that blew up, overshoots, barely moves or learns too slowly."""
+    reasons, hint = [], None
     after = _attribute(run.model, "l1_w")
     if run.before is not None and isinstance(after, torch.Tensor) and torch.equal(after, run.before):
         reasons.append(UNCHANGED)
+        hint = HINTS_FIT[1]
     ratio = _gradient_pile_up(ex, rng)
     if ratio is not None:
         reasons.append(ZERO_GRAD.format(ratio=ratio))
+        hint = hint or HINTS_FIT[1]
     elif not _mentions_zero_grad(source):
         reasons.append(ZERO_GRAD_SOURCE)
-    losses = run.losses
-    if isinstance(losses, list) and len(losses) >= 20 and all(isinstance(v, float) for v in losses):
-        first, last = np.mean(losses[:10]), np.mean(losses[-10:])
-        if not last < first:
-            reasons.append(LOSS_FLAT.format(first=first, last=last))
-    return reasons
+        hint = hint or HINTS_FIT[1]
+    shown, losses_hint = _losses_diagnosis(run.losses, source)
+    if shown:
+        reasons.append(shown)
+        hint = hint or losses_hint
+    return reasons, hint or HINT_LOOP
+
+
+def _losses_diagnosis(losses, source) -> tuple[str | None, str | None]:
+    """What the per-batch losses say about a training that did not reach the threshold."""
+    if not (isinstance(losses, list) and len(losses) >= 20
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in losses)):
+        return None, None
+    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+    if bad is not None:
+        return (LOSSES_NOT_FINITE.format(value=losses[bad], index=bad + 1, count=len(losses)),
+                HINT_LR_TOO_HIGH)
+    first, last = float(np.mean(losses[:10])), float(np.mean(losses[-10:]))
+    change = (last - first) / first if first > 0 else 0.0
+    if change > 0.05:
+        return LOSSES_DIVERGE.format(first=first, last=last), HINT_LR_TOO_HIGH
+    slow_optimizer = any(name in _fit_source(source) for name in SGD_NAMES)
+    if change > -0.1:
+        return (LOSSES_STUCK.format(first=first, last=last, change=change, count=len(losses),
+                                    epochs=FIT_EPOCHS),
+                HINT_LR_TOO_LOW if slow_optimizer else HINTS_FIT[2])
+    return (LOSSES_SLOW.format(first=first, last=last),
+            HINT_LR_TOO_LOW if slow_optimizer else HINTS_FIT[2])
+
+
+def _fit_source(source) -> str:
+    """fit's own source (the whole module's when fit cannot be found)."""
+    try:
+        fit = next((node for node in ast.walk(ast.parse(source.text))
+                    if isinstance(node, ast.FunctionDef) and node.name == "fit"), None)
+    except SyntaxError:
+        fit = None
+    return (ast.get_source_segment(source.text, fit) if fit is not None else None) or source.text
 
 
 def _gradient_pile_up(ex, rng) -> float | None:
@@ -472,19 +604,11 @@ def _gradient_pile_up(ex, rng) -> float | None:
 
 def _mentions_zero_grad(source) -> bool:
     """A supporting hint only: fit's source names zero_grad, set_to_none or clears .grad."""
-    text = source.text
-    try:
-        fit = next((node for node in ast.walk(ast.parse(text))
-                    if isinstance(node, ast.FunctionDef) and node.name == "fit"), None)
-    except SyntaxError:
-        fit = None
-    if fit is not None:
-        text = ast.get_source_segment(source.text, fit) or text
+    text = _fit_source(source)
     return any(word in text for word in ("zero_grad", "set_to_none", "grad = None", "grad.zero_"))
 
 
-@pytest.mark.check(points=1, hints=(
-    "Append loss.item() for every batch; the last batch may be smaller than batch_size.",))
+@pytest.mark.check(points=1, hints=HINTS_LOSSES)
 def test_fit_returns_losses(ex, fit_runs, seed, settings):
     run = _trained(ex, fit_runs, seed, settings)
     losses, call = run.losses, _fit_call()

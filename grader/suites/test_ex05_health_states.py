@@ -24,6 +24,78 @@ CHEAPEST = np.array([1, 0, 0])
 
 ROW_VECTOR_HINT = ("the state is a row vector: state @ transitions (entry j sums state[i] * "
                    "transitions[i, j]); transitions @ state mixes up from and to")
+FLOAT_RESULT = "the result is a float array, also for integer inputs"
+
+# -- hints, gentlest first (`grader hint` shows them one at a time) ----------------------------
+HINTS_NEXT_YEAR = (
+    "Next year's share of state j collects, from every state i, the share in i times the "
+    "chance of moving from i to j.",
+    "That sum over i is a vector-matrix product with the state as a row vector on the left; "
+    "mind which side the state goes (row i of transitions is 'from i').",
+    ROW_VECTOR_HINT,
+)
+HINTS_TOTAL = (
+    "Everyone ends up somewhere: one year on, the shares still sum to 1 and none is negative.",
+    "A sum that is off means the product pairs the wrong axes: entry j must add "
+    "state[i] * transitions[i, j] over i.",
+)
+HINTS_VALIDATE_TRANSITIONS = (
+    "A transition matrix is square, never negative, and each row (the chances of leaving one "
+    "state) sums to 1.",
+    "Check the shape, np.any(t < 0) and the row sums (axis=1, with a tolerance such as "
+    "np.isclose) before computing, and raise ValueError saying which check failed.",
+)
+HINTS_VALIDATE_STATE = (
+    "A state is one share per state: 1-D, of the matrix's size, never negative, summing to 1.",
+    "Check state.ndim, its length against transitions, np.any(state < 0) and its sum (with a "
+    "tolerance), and raise ValueError saying which check failed.",
+)
+HINTS_AFTER = (
+    "After k years is next year's distribution k times over.",
+    "Apply next_year `years` times in a loop (or multiply by a power of the matrix); after 1 "
+    "year the result equals next_year's.",
+)
+HINTS_ZERO_YEARS = (
+    "After 0 years nothing has moved: the answer is the state you were given.",
+    "Return a new float array with the state's values (np.array(state, dtype=...) copies), "
+    "never the object passed in, and check the inputs as next_year does.",
+)
+HINTS_YEARS = (
+    "years counts whole years: 0, 1, 2, ... Anything else (negative, 2.5, 2.0, True) is an error.",
+    "Refuse a bool first (True is an int in Python), then anything that is not an int "
+    "(isinstance(years, int)) or is negative, with a ValueError that shows the value.",
+)
+HINTS_TOTALS = (
+    "Person i's bill at shop j adds up, over the items, how many of each item i buys times "
+    "its price at shop j.",
+    "That is a matrix product of demand (people, items) and prices (items, shops); the result "
+    "has one row per person and one column per shop.",
+)
+HINTS_TOTALS_ERRORS = (
+    "Both inputs are 2-D, and demand has as many items (columns) as prices has rows.",
+    "Check ndim and the item counts before multiplying, and raise ValueError naming both shapes.",
+)
+HINTS_CHEAPEST = (
+    "First every person's bills at every shop (shop_totals), then per person the shop where "
+    "the bill is lowest.",
+    "The index of the smallest entry of each row: argmin along the shops' axis (axis=1), "
+    "which also picks the lower index on a tie.",
+)
+HINTS_TIES = (
+    "When two shops give a person the same bill, the shop with the lower index wins.",
+    "np.argmin returns the first of equal minima; a hand-written comparison must use < (not "
+    "<=) to keep the earlier shop.",
+)
+HINTS_INDICES = (
+    "The result is shop numbers (0, 1, ...) as integers, one per person, not bills.",
+    "argmin returns integer indices already; do not convert them to float, and do not return "
+    "the minimum itself.",
+)
+HINTS_CHEAPEST_ERRORS = (
+    "Bad shapes are bad here too, and with no shops there is no cheapest one.",
+    "Let shop_totals check the shapes (it raises), and raise ValueError when prices has 0 "
+    "columns.",
+)
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -66,7 +138,7 @@ def _expect_distribution(got, want, *, call, inputs, state, transitions):
 
 
 # -- next_year ----------------------------------------------------------------------------------
-@pytest.mark.check(points=2)
+@pytest.mark.check(points=2, hints=HINTS_NEXT_YEAR)
 def test_next_year_lesson_example(ex):
     call = "next_year([0.85, 0.10, 0.05, 0], TRANSITIONS)"
     got = result_of(ex.next_year, STATE, TRANSITIONS, call=call)
@@ -74,7 +146,7 @@ def test_next_year_lesson_example(ex):
                          transitions=TRANSITIONS)
 
 
-@pytest.mark.check(points=2, visibility="hidden")
+@pytest.mark.check(points=2, hints=HINTS_NEXT_YEAR, visibility="hidden")
 def test_next_year_random_chains(ex, rng):
     for i, n in enumerate((1, 2, 3, 4, 5, 7, 10, 3, 6, 4)):
         t, s = _chain(rng, n)
@@ -92,10 +164,10 @@ def test_next_year_random_chains(ex, rng):
     call = "next_year(state, transitions) on int64 inputs"
     got = result_of(ex.next_year, s, t, call=call, inputs={"state": s, "transitions": t})
     expect_array(got, s.astype(np.float64) @ t, call=call, inputs={"state": s, "transitions": t},
-                 hint="the result is a float array, also for integer inputs")
+                 hint=HINTS_NEXT_YEAR[1], dtype_hint=FLOAT_RESULT)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_TOTAL, visibility="hidden")
 def test_next_year_preserves_total_probability(ex, rng):
     for n in (2, 5, 12, 30):
         t, s = _chain(rng, n)
@@ -109,7 +181,7 @@ def test_next_year_preserves_total_probability(ex, rng):
                f"one year on still sums to 1 with no negative share", hint=ROW_VECTOR_HINT)
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_VALIDATE_TRANSITIONS, role="errors")
 def test_next_year_validates_transitions(ex):
     expect_raises(ValueError, ex.next_year, [1 / 3, 1 / 3, 1 / 3], np.full((3, 4), 0.25),
                   call="next_year(state of length 3, transitions of shape (3, 4))",
@@ -127,7 +199,7 @@ def test_next_year_validates_transitions(ex):
                       inputs={"transitions": t}, hint=hint)
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_VALIDATE_STATE, role="errors")
 def test_next_year_validates_state(ex):
     for state, what, hint in (
             ([1.1, -0.1, 0.0, 0.0], "with a negative entry", "a share is never negative"),
@@ -141,7 +213,7 @@ def test_next_year_validates_state(ex):
 
 
 # -- after_years --------------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_AFTER)
 def test_after_years_lesson_example(ex):
     for state, years, want in ((STATE, 1, STATE_NEXT_YEAR), ([1.0, 0.0, 0.0, 0.0], 2, HEALTHY_TWO_YEARS)):
         call = f"after_years({state}, TRANSITIONS, {years})"
@@ -150,18 +222,25 @@ def test_after_years_lesson_example(ex):
                      hint="apply next_year `years` times, no more and no fewer")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_ZERO_YEARS)
 def test_after_years_zero_years_returns_the_state(ex, rng):
     t, s = _chain(rng, 6)
     for state, transitions, call in ((STATE, TRANSITIONS, f"after_years({STATE}, TRANSITIONS, 0)"),
                                      (s, t, "after_years(state, transitions, 0) on a 6-state chain")):
-        got = result_of(ex.after_years, state, transitions, 0, call=call)
-        expect_array(got, np.asarray(state, dtype=np.float64), call=call, rtol=0, atol=0,
+        result = result_of(ex.after_years.call, state, transitions, 0, probe=["shares_memory"],
+                           call=call)
+        expect_array(result.value, np.asarray(state, dtype=np.float64), call=call, rtol=0, atol=0,
                      inputs={"state": np.asarray(state)},
-                     hint="after 0 years nothing has moved: return the state itself (as a float array)")
+                     hint="after 0 years nothing has moved: return the state's values (as a float array)",
+                     dtype_hint=FLOAT_RESULT)
+        # The docstring: "a float copy of state (never the object passed in)".
+        expect(result.extra.get("shares_memory", [None])[0] is not True, call,
+               "the result shares memory with the state passed in: it is that object, not a "
+               "copy, so changing one changes the other", inputs={"state": np.asarray(state)},
+               hint=HINTS_ZERO_YEARS[1])
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_AFTER, visibility="hidden")
 def test_after_years_random_chains(ex, rng):
     for i, (n, years) in enumerate(((2, 3), (3, 1), (4, 7), (5, 2), (6, 12), (8, 25), (3, 40))):
         t, s = _chain(rng, n)
@@ -173,7 +252,7 @@ def test_after_years_random_chains(ex, rng):
                      rtol=1e-8, atol=1e-12, hint="apply next_year `years` times, no more and no fewer")
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_AFTER, visibility="hidden")
 def test_after_years_matches_repeated_next_year(ex, rng):
     t, s = _chain(rng, 5)
     step = s
@@ -188,7 +267,7 @@ def test_after_years_matches_repeated_next_year(ex, rng):
                      hint="after_years(s, t, k) must equal next_year applied k times")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_YEARS, role="errors")
 def test_after_years_rejects_bad_input(ex):
     expect_raises(ValueError, ex.after_years, STATE, TRANSITIONS, -1,
                   call="after_years(state, TRANSITIONS, -1)", mentions=("-1",),
@@ -196,6 +275,10 @@ def test_after_years_rejects_bad_input(ex):
     expect_raises(ValueError, ex.after_years, STATE, TRANSITIONS, 2.5,
                   call="after_years(state, TRANSITIONS, 2.5)",
                   hint="years must be a whole number: raise ValueError")
+    # The docstring refuses these two by name: a float that happens to be whole, and a bool.
+    for years in (2.0, True):
+        expect_raises(ValueError, ex.after_years, STATE, TRANSITIONS, years,
+                      call=f"after_years(state, TRANSITIONS, {years!r})", hint=HINTS_YEARS[1])
     for years in (0, 3):
         expect_raises(ValueError, ex.after_years, STATE, TRANSITIONS.T, years,
                       call=f"after_years(state, TRANSITIONS.T, {years})",
@@ -203,7 +286,7 @@ def test_after_years_rejects_bad_input(ex):
 
 
 # -- shop_totals --------------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_TOTALS)
 def test_shop_totals_lesson_example(ex):
     call = "shop_totals(DEMAND, PRICES)"
     got = result_of(ex.shop_totals, DEMAND, PRICES, call=call)
@@ -213,7 +296,7 @@ def test_shop_totals_lesson_example(ex):
                  if flipped else "entry (i, j) is what person i pays at shop j: demand @ prices")
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_TOTALS, visibility="hidden")
 def test_shop_totals_random(ex, rng):
     shapes = [(3, 4, 3), (5, 2, 5), (1, 6, 4), (7, 3, 1), (0, 3, 2), (4, 0, 2), (2, 5, 0)]
     for i, (people, items, shops) in enumerate(shapes):
@@ -230,7 +313,7 @@ def test_shop_totals_random(ex, rng):
                      hint="entry (i, j) is what person i pays at shop j: demand @ prices")
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_TOTALS_ERRORS, role="errors")
 def test_shop_totals_rejects_mismatched_items(ex):
     expect_raises(ValueError, ex.shop_totals, np.ones((3, 4)), np.ones((3, 2)),
                   call="shop_totals(demand of shape (3, 4), prices of shape (3, 2))",
@@ -241,7 +324,7 @@ def test_shop_totals_rejects_mismatched_items(ex):
 
 
 # -- cheapest_shop ------------------------------------------------------------------------------
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_CHEAPEST)
 def test_cheapest_shop_lesson_example(ex):
     call = "cheapest_shop(DEMAND, PRICES)"
     got = result_of(ex.cheapest_shop, DEMAND, PRICES, call=call)
@@ -254,7 +337,7 @@ def test_cheapest_shop_lesson_example(ex):
     expect_array(got, CHEAPEST, call=call, check_dtype=False, hint=hint)
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_CHEAPEST, visibility="hidden")
 def test_cheapest_shop_random(ex, rng):
     for people, items, shops in ((4, 3, 2), (6, 4, 3), (8, 5, 5), (1, 2, 4), (5, 1, 3), (3, 4, 1)):
         demand = rng.integers(0, 10, (people, items))
@@ -266,7 +349,7 @@ def test_cheapest_shop_random(ex, rng):
                      check_dtype=False, hint="for each person (row), the index of the lowest bill")
 
 
-@pytest.mark.check(points=1, visibility="hidden")
+@pytest.mark.check(points=1, hints=HINTS_TIES, visibility="hidden")
 def test_cheapest_shop_ties_go_to_lower_index(ex):
     demand = np.array([[1, 0], [0, 1], [1, 1]])
     prices = np.array([[3.0, 2.0, 2.0], [5.0, 5.0, 5.0]])  # person 0: shops 1 and 2 tie; 1: all
@@ -277,16 +360,16 @@ def test_cheapest_shop_ties_go_to_lower_index(ex):
                  check_dtype=False, hint="when bills tie, the lower shop index wins (np.argmin does this)")
 
 
-@pytest.mark.check(points=1)
+@pytest.mark.check(points=1, hints=HINTS_INDICES)
 def test_cheapest_shop_returns_integer_indices(ex):
     got = result_of(ex.cheapest_shop, DEMAND, PRICES, call="cheapest_shop(DEMAND, PRICES)")
     if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu" or got.shape != (3,):
         fail("cheapest_shop(DEMAND, PRICES)",
              f"expected an integer array of shape (3,), got {describe(got)}",
-             hint="return shop indices as integers, e.g. np.argmin(totals, axis=1)")
+             hint=HINTS_INDICES[1])
 
 
-@pytest.mark.check(points=1, role="errors")
+@pytest.mark.check(points=1, hints=HINTS_CHEAPEST_ERRORS, role="errors")
 def test_cheapest_shop_rejects_bad_input(ex):
     expect_raises(ValueError, ex.cheapest_shop, np.ones((3, 4)), np.ones((3, 2)),
                   call="cheapest_shop(demand of shape (3, 4), prices of shape (3, 2))",

@@ -293,6 +293,9 @@ def _diagnose_weights(got: torch.Tensor, q, k, v, mask) -> str | None:
         return NO_SCALE.format(d=d, got=peak(got), want=peak(want))
     if d > 1 and _close(got, torch.softmax(_masked(scores / d, mask), dim=-1)):
         return DIVIDED_BY_D.format(d=d, root=math.sqrt(d), got=peak(got), want=peak(want))
+    several = _several_mistakes(got, scores, mask, d)
+    if several:
+        return several
     scaled = scores / math.sqrt(d)
     if mask is not None:
         after = torch.softmax(scaled, dim=-1) * mask.cpu()
@@ -309,6 +312,38 @@ def _diagnose_weights(got: torch.Tensor, q, k, v, mask) -> str | None:
         if torch.allclose(columns, torch.ones_like(columns), atol=1e-3):
             return WRONG_AXIS.format(**_row_sum(got))
         return ROWS_NOT_ONE.format(**_row_sum(got))
+    return None
+
+
+# The classic mistakes of the weights as independent choices, for learners who make several
+# at once (no scale and the softmax over the queries, say): every combination of two or more.
+SCALE_MISTAKES = {"sqrt": None, "none": "no 1/sqrt(d) scale (d = {d})",
+                  "d": "divided by d = {d} instead of sqrt(d)"}
+MASK_MISTAKES = {"before": None, "after": "the mask applied after the softmax (masked weights "
+                 "set to 0, rows no longer summing to 1)",
+                 "zero": "masked scores set to 0 instead of -inf"}
+AXIS_MISTAKES = {-1: None, -2: "the softmax over the queries (dim=-2) instead of the keys (the last axis)"}
+SEVERAL_MISTAKES = "the weights behave like attention with {count} mistakes at once:"
+
+
+def _several_mistakes(got: torch.Tensor, scores: torch.Tensor, mask, d: int) -> str | None:
+    """The combination of two or more classic mistakes the weights match, named; None if none."""
+    divisors = {"sqrt": math.sqrt(d), "none": 1.0, "d": float(d)}
+    for scale, scale_text in SCALE_MISTAKES.items():
+        for how, mask_text in (MASK_MISTAKES.items() if mask is not None else [("before", None)]):
+            for axis, axis_text in AXIS_MISTAKES.items():
+                texts = [t.format(d=d) for t in (scale_text, mask_text, axis_text) if t]
+                if len(texts) < 2 or (scale == "d" and d == 1):
+                    continue
+                scaled = scores / divisors[scale]
+                if how == "after":
+                    weights = torch.softmax(scaled, dim=axis) * mask.cpu()
+                else:
+                    weights = torch.softmax(_masked(scaled, mask, 0.0 if how == "zero" else float("-inf")),
+                                            dim=axis)
+                if _close(got, weights):
+                    return "\n  ".join([SEVERAL_MISTAKES.format(count=len(texts))]
+                                        + [f"- {t}" for t in texts])
     return None
 
 
@@ -365,11 +400,10 @@ def test_causal_mask_lesson_example(ex):
     expect_array(got, LESSON_MASK, call="causal_mask(4)", hint="True where j <= i")
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "The mask must have the asked size and live on the asked device.",
     "torch.arange(length, device=device) builds the positions where they are needed.",
-))
+), visibility="hidden")
 def test_causal_mask_sizes_and_device(ex, device):
     for length in (0, 1, 2, 7, 33):
         got = result_of(ex.causal_mask, length, device=device, call=f"causal_mask({length}, device={device!r})")
@@ -410,8 +444,7 @@ def test_scaled_dot_product_attention_small_example(ex):
                       inputs=inputs)
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_AXES)
+@pytest.mark.check(points=2, hints=HINTS_AXES, visibility="hidden")
 def test_scaled_dot_product_attention_random(ex, rng, device):
     for lead, lq, lk, d, dv in (((), 1, 1, 1, 1), ((), 3, 5, 4, 2), ((2,), 4, 4, 8, 8),
                                 ((3,), 5, 2, 3, 6), ((2, 3), 6, 7, 4, 5), ((1, 2, 2), 3, 3, 2, 3)):
@@ -516,12 +549,11 @@ def test_scaled_dot_product_attention_rejects_bad_input(ex, rng):
                   "float32 q and a float64 k", mentions=("float64",))
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "exp() of a score above about 88 overflows float32 to inf, and inf / inf is nan.",
     "Subtract each row's maximum (amax(dim=-1, keepdim=True)) from the scores before exp: "
     "the result is the same and every exp() is at most 1.",
-))
+), visibility="hidden")
 def test_scaled_dot_product_attention_is_stable(ex, rng):
     q, k, v = _randn(rng, 2, 4, 8, scale=300.0), _randn(rng, 2, 5, 8, scale=300.0), _randn(rng, 2, 5, 3)
     call = "scaled_dot_product_attention(q, k, v) with scores of size 1e4"
@@ -689,8 +721,7 @@ def test_multi_head_attention_lesson_example(ex, rng):
                 "causal=True) with x of shape (2, 128, 768)")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_MHA)
+@pytest.mark.check(points=2, hints=HINTS_MHA, visibility="hidden")
 def test_multi_head_attention_random(ex, rng, device):
     for b, length, d, h in ((1, 1, 2, 1), (2, 3, 4, 2), (3, 5, 12, 3), (2, 9, 16, 4), (4, 6, 8, 8)):
         for dtype in (torch.float32, torch.float64):
@@ -700,12 +731,11 @@ def test_multi_head_attention_random(ex, rng, device):
                             f"{(b, length, d)}, n_heads={h}, causal={causal}")
 
 
-# hidden
 @pytest.mark.check(points=1, hints=(
     "With causal=True, position t sees positions 0..t only: what comes later cannot change "
     "its output.",
     "Pass causal_mask(L, device=x.device) to scaled_dot_product_attention when causal is true.",
-))
+), visibility="hidden")
 def test_multi_head_attention_causal_ignores_the_future(ex, rng):
     x, *ws, h, _ = _mha_args(rng, 2, 8, 12, 3)
     later = x.clone()

@@ -215,7 +215,8 @@ def _call(fn, a, k, *, call, inputs=None, hint=None):
                 and _works_on_square(fn, a, k):
             error = failed.feedback.split("\n  raised ", 1)[1].split("\n")[0]
             fail(call, FULL_MATRICES.format(shape=a.shape, r=min(a.shape), error=error),
-                 inputs=inputs, hint="np.linalg.svd(a, full_matrices=False)")
+                 inputs=inputs, hint="np.linalg.svd with full_matrices=False: the thin SVD, "
+                                     "whatever the shape of a")
         raise
 
 
@@ -240,8 +241,7 @@ def _expect_low_rank(ex, a, k, *, call, inputs=None):
             fail(call, EY_MISSED.format(k=k, got=error, want=_dropped(a, k)), inputs=inputs,
                  hint=HINTS_LOW_RANK[1])
     expect_array(got, want, call=call, inputs=inputs, rtol=RTOL, atol=ATOL * scale,
-                 hint=HINTS_LOW_RANK[1], dtype_hint="convert a to float64 first: "
-                 "np.asarray(a, dtype=np.float64)")
+                 hint=HINTS_LOW_RANK[1], dtype_hint="convert a to float64 first (np.asarray and np.array take a dtype=)")
     return got
 
 
@@ -258,8 +258,7 @@ def test_low_rank_lesson_example(ex):
            "approximation is A itself")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_LOW_RANK)
+@pytest.mark.check(points=2, hints=HINTS_LOW_RANK, visibility="hidden")
 def test_low_rank_eckart_young(ex, rng):
     """The error of a rank-k approximation equals the dropped singular values, and no less."""
     for m, n in ((5, 5), (8, 3), (3, 8), (20, 12), (1, 6), (30, 30)):
@@ -278,8 +277,7 @@ def test_low_rank_eckart_young(ex, rng):
                        f"{k} are {rest[:3]}")
 
 
-# hidden
-@pytest.mark.check(points=1, hints=HINTS_LOW_RANK)
+@pytest.mark.check(points=1, hints=HINTS_LOW_RANK, visibility="hidden")
 def test_low_rank_edge_cases(ex, rng):
     a = _matrix(rng, 4, 6)
     _expect_low_rank(ex, a, 0, call="low_rank(a, 0): an all-zero matrix")
@@ -339,7 +337,7 @@ def _check_components(got, x, k, want, *, call, inputs, rtol, atol):
         if d > 1 and _close(np.abs(got), np.abs(vt[:, :k].T)):
             fail(where, VT_COLUMNS, inputs=inputs, hint=HINTS_PCA[1])
     expect_array(got, want, call=where, inputs=inputs, rtol=rtol, atol=atol, hint=HINTS_PCA[1],
-                 dtype_hint="return float64 arrays: convert x with np.asarray(x, dtype=np.float64)")
+                 dtype_hint="return float64 arrays: convert x to float64 first (np.asarray takes a dtype=)")
 
 
 def _check_ratio(got, x, k, want, *, call, inputs):
@@ -386,8 +384,7 @@ def test_pca_lesson_example(ex):
     _expect_pca(ex, rows, 3, call="pca(x, 3) for 5 samples of 4 features", inputs={"x": rows})
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_PCA)
+@pytest.mark.check(points=2, hints=HINTS_PCA, visibility="hidden")
 def test_pca_random(ex, rng):
     for n, d, k in ((10, 3, 1), (10, 3, 3), (40, 6, 2), (7, 12, 5), (200, 20, 20), (60, 60, 10)):
         x = _data(rng, n, d)
@@ -408,8 +405,7 @@ def test_pca_sign_convention(ex, rng):
            "must be positive", hint=HINTS_SIGNS[1])
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_PCA)
+@pytest.mark.check(points=2, hints=HINTS_PCA, visibility="hidden")
 def test_pca_mnist_digits(ex, check, settings):
     digits = load_mnist(root=settings.data_dir).test_x.numpy().astype(np.float64)
     call = "pca(x, 20) on the 1,000 held-out MNIST digits, x of shape (1000, 784)"

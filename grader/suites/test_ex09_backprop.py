@@ -343,8 +343,7 @@ def test_linear_backward_lesson_example(ex, rng):
     _expect_linear(ex, x, w, g, call="linear_backward(x, w, grad_out) with x (5, 3), w (3, 4)")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_LINEAR)
+@pytest.mark.check(points=2, hints=HINTS_LINEAR, visibility="hidden")
 def test_linear_backward_matches_autograd(ex, rng, device):
     for n, fan_in, fan_out in ((1, 1, 1), (1, 4, 3), (6, 6, 6), (7, 3, 5), (64, 784, 256), (64, 256, 10)):
         for dtype in (torch.float32, torch.float64):
@@ -377,8 +376,7 @@ def test_relu_backward_lesson_example(ex):
     _expect_relu(ex, x, g, call="relu_backward(x, grad_out)", inputs={"x": x, "grad_out": g})
 
 
-# hidden
-@pytest.mark.check(points=1, hints=HINTS_RELU)
+@pytest.mark.check(points=1, hints=HINTS_RELU, visibility="hidden")
 def test_relu_backward_matches_autograd(ex, rng, device):
     for shape in ((1,), (7,), (4, 5), (64, 256), (2, 3, 4)):
         for dtype in (torch.float32, torch.float64):
@@ -404,8 +402,7 @@ def test_cross_entropy_backward_lesson_example(ex, rng):
     _expect_ce(ex, logits, targets, call="cross_entropy_backward(logits, targets) for a batch of 16")
 
 
-# hidden
-@pytest.mark.check(points=2, hints=HINTS_CE)
+@pytest.mark.check(points=2, hints=HINTS_CE, visibility="hidden")
 def test_cross_entropy_backward_matches_autograd(ex, rng, device):
     for n, classes in ((1, 2), (3, 5), (64, 10), (100, 3)):
         for dtype in (torch.float32, torch.float64):
@@ -505,7 +502,8 @@ def _expect_step(ex, params, x, y, *, call):
     expect(isinstance(loss, float) and not isinstance(loss, bool), call,
            f"the loss must be a Python float, got {describe(loss)}", hint="float(loss) or loss.item()")
     expect(abs(loss - want_loss) <= LOSS_TOL, call, LOSS_WRONG.format(got=loss, want=want_loss),
-           hint="F.cross_entropy(logits, y), computed before the update")
+           hint="the loss is the mean cross-entropy (F.cross_entropy) of the logits and the labels, "
+                "computed before the update")
 
 
 @pytest.mark.check(points=3, hints=HINTS_STEP)

@@ -92,3 +92,15 @@ def test_python_dash_m_entry_point():
     run = subprocess.run([sys.executable, "-m", "grader", "grade", "nope"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2 and "unknown exercise" in run.stderr
+
+
+def test_a_notebook_graded_without_naming_the_exercise_is_graded_as_its_own(capsys, pristine):
+    """Issue 14, point 7: the notebook's exercise only, and the next step names the notebook."""
+    from grader.report.terminal import NEXT_STEP_NOTEBOOK
+
+    notebook = pristine / "notebooks" / "ex03_matmul.ipynb"
+    assert main(["grade", "--submission", str(notebook), "--no-timing"]) == 1
+    out = capsys.readouterr().out
+    assert "ex03_matmul" in out and "ex01_vectors" not in out and "ex04_simple_mnist" not in out
+    assert NEXT_STEP_NOTEBOOK.format(file=str(notebook)) in out
+    assert "exercises/" not in out

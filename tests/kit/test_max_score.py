@@ -66,3 +66,18 @@ def test_the_maximum_is_the_same_where_the_gpu_variants_run(stub_results, monkey
 def test_the_solutions_score_the_assignments_maximum(stub_results):
     solved = grade_submission(submission=SOLUTIONS_DIR, settings=Settings(timing=True))
     assert solved.score == solved.max_score == stub_results["timing"].max_score
+
+
+def test_the_plan_gives_the_same_maximum_without_grading(stub_results, capsys):
+    from grader.cli import main
+    from grader.course import load
+    from grader.engine.plan import plan
+
+    the_plan = plan(load())
+    assert the_plan.max_score() == stub_results["timing"].max_score
+    for ex in stub_results["timing"].exercises:
+        assert the_plan.max_score(ex.id) == ex.max_score
+        assert sorted(c.id for c in the_plan.of(ex.id)) == sorted(c.id for c in ex.checks)
+    assert main(["course"]) == 0
+    out = capsys.readouterr().out
+    assert f"{the_plan.max_score():g} points" in out and "matvec_random_matrices" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def test_notebook_is_up_to_date_with_its_stub(ex_id, pristine):
 def test_notebook_is_valid_and_holds_the_stub(ex_id, pristine):
     nb = nbformat.read(str(pristine / "notebooks" / f"{ex_id}.ipynb"), as_version=4)
     nbformat.validate(nb)
-    assert nb.metadata["grader"] == {"exercise": ex_id}
+    assert nb.metadata["grader"] == {"exercise": ex_id, build.GENERATED: build.cells_digest(nb.cells)}
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert notebooks.is_check_cell(nb.cells[-1]) and f"check({ex_id!r})" in nb.cells[-1].source
     code = [c.source for c in nb.cells if c.cell_type == "code" and not notebooks.is_check_cell(c)]
@@ -65,6 +66,98 @@ def test_notebook_is_valid_and_holds_the_stub(ex_id, pristine):
     assert ast.dump(ast.parse("\n\n\n".join(code))) == ast.dump(ast.parse(stub))
     functions = {n.name for n in ast.parse(stub).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     assert len(code) == len(functions) + 1    # the module's head, then one cell per definition
+
+
+# -- rebuilding never destroys a learner's work (issue 14, point 1) ------------------------------
+@pytest.fixture
+def learner_kit(tmp_path, pristine):
+    """A learner's copy: exercises/ and notebooks/ as shipped, lessons beside them."""
+    shutil.copytree(pristine / "exercises", tmp_path / "exercises")
+    shutil.copytree(pristine / "notebooks", tmp_path / "notebooks")
+    return tmp_path
+
+
+def _build(kit, **kw):
+    return build.write_notebooks(kit / "notebooks", stubs=kit / "exercises",
+                                 lessons=kit / "notebooks" / "lessons", root=kit, **kw)
+
+
+def _edit_a_code_cell(path):
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "def " in c.source)
+    cell.source += "\n    # my own work"
+    nbformat.write(nb, str(path))
+    return path.read_text()
+
+
+def test_a_notebook_with_the_learners_edits_is_kept_as_it_is(learner_kit):
+    path = learner_kit / "notebooks" / "ex02_broadcasting.ipynb"
+    mine = _edit_a_code_cell(path)
+    outcome = _build(learner_kit)
+    assert path.read_text() == mine and not outcome.ok
+    assert build.KEPT_EDITED.split("{")[0].strip() in "\n".join(outcome.kept)
+    assert "make notebooks FORCE=1" in "\n".join(outcome.kept)
+    assert path not in outcome.written
+    assert len(outcome.unchanged) == len(IDS) - 1      # the others were as generated
+
+
+def test_force_rebuilds_it_after_copying_it_aside(learner_kit, pristine):
+    path = learner_kit / "notebooks" / "ex02_broadcasting.ipynb"
+    mine = _edit_a_code_cell(path)
+    outcome = _build(learner_kit, force=True)
+    assert outcome.ok and path in outcome.written
+    assert path.read_text() == (pristine / "notebooks" / "ex02_broadcasting.ipynb").read_text()
+    (backup,) = learner_kit.joinpath("notebooks").glob("ex02_broadcasting.edited-*.ipynb")
+    assert backup.read_text() == mine
+
+
+def test_a_notebook_that_only_ran_is_rebuilt(learner_kit, pristine):
+    """Outputs and execution counts are not edits: the cells' sources are what counts."""
+    path = learner_kit / "notebooks" / "ex01_vectors.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = 3
+            cell.outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    nbformat.write(nb, str(path))
+    assert not build.edited(path, build.build_notebook(
+        "ex01_vectors", pristine / "exercises" / "ex01_vectors.py",
+        lessons=pristine / "notebooks" / "lessons"))
+
+
+def test_a_filled_in_module_is_never_copied_into_a_notebook(learner_kit):
+    """Without git (a copied kit), a module that holds a learner's work is no stub: its
+    notebook is left alone, and the learner's code does not reach it."""
+    (learner_kit / "exercises" / "ex01_vectors.py").write_text(
+        (SOLUTIONS_DIR / "ex01_vectors.py").read_text())
+    before = (learner_kit / "notebooks" / "ex01_vectors.ipynb").read_text()
+    outcome = _build(learner_kit)
+    assert (learner_kit / "notebooks" / "ex01_vectors.ipynb").read_text() == before
+    assert any("holds your work, not the stub" in line for line in outcome.kept)
+    assert all("ex01" not in str(p) for p in outcome.written)
+
+
+def test_with_git_the_committed_stub_is_used_instead(learner_kit, pristine):
+    git = ["git", "-C", str(learner_kit), "-c", "user.name=learner", "-c", "user.email=l@example.org"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "exercises"], check=True)
+    subprocess.run(git + ["commit", "-qm", "the kit as shipped"], check=True)
+    (learner_kit / "exercises" / "ex01_vectors.py").write_text(
+        (SOLUTIONS_DIR / "ex01_vectors.py").read_text())
+    subprocess.run(git + ["commit", "-qam", "my work, committed"], check=True)
+    path = learner_kit / "notebooks" / "ex01_vectors.ipynb"
+    path.unlink()                               # even a notebook made anew
+    outcome = _build(learner_kit)
+    assert outcome.ok and any("built" in n and "stub committed in git" in n for n in outcome.notes)
+    assert path.read_text() == (pristine / "notebooks" / "ex01_vectors.ipynb").read_text()
+    assert (learner_kit / "exercises" / "ex01_vectors.py").read_text() == \
+        (SOLUTIONS_DIR / "ex01_vectors.py").read_text()      # and the learner's module untouched
+
+
+def test_the_stubs_are_stubs_and_the_solutions_are_not(pristine):
+    for ex_id in IDS:
+        assert build.is_stub((pristine / "exercises" / f"{ex_id}.py").read_text()), ex_id
+        assert not build.is_stub((SOLUTIONS_DIR / f"{ex_id}.py").read_text()), ex_id
 
 
 # -- grading ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def stored() -> Submission:
 
 
 def test_the_stored_result_renders_the_golden_report():
-    assert normalise(render(stored(), colour=False)) == (FOLDER / "report.txt").read_text()
+    assert normalise(render(stored(), colour=False, exit_status=True)) == (FOLDER / "report.txt").read_text()
 
 
 def test_the_stored_result_renders_the_golden_feedback():
@@ -92,3 +92,21 @@ def test_the_student_report_states_the_hidden_checks_and_the_assignments_maximum
     doc = result.to_dict()
     assert doc["max_score"] == 8 and doc["hidden_remaining"] == {"checks": 4, "points": 5.0}
     assert Submission.from_dict(doc).exercises[0].hidden == Hidden(4, 5.0)
+
+
+# -- the last line: what the exit status means (issue 14, point 11) -----------------------------
+def test_the_report_of_grader_grade_ends_by_saying_what_its_exit_status_means():
+    from grader.report.terminal import EXIT_FAILED, EXIT_PASSED, render
+    from grader.results import CheckStatus, Submission
+
+    from grader.results import Check, CheckKind
+
+    bad = _exercise()
+    bad.checks.append(Check("dot_random", CheckKind.CORRECTNESS, CheckStatus.FAILED, 1, 0, "wrong"))
+    failing = Submission("s", exercises=[bad])
+    assert render(failing, exit_status=True).rstrip("\n").splitlines()[-1] == EXIT_FAILED
+    assert "Error 1" in EXIT_FAILED and "exits with 2" in EXIT_FAILED
+    passing = Submission("s", exercises=[_exercise()])
+    assert render(passing, exit_status=True).rstrip("\n").splitlines()[-1] == EXIT_PASSED
+    # Watch mode, the notebooks' check() and Gradescope have no exit status to explain.
+    assert EXIT_FAILED not in render(failing) and EXIT_PASSED not in render(passing)

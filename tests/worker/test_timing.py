@@ -98,5 +98,6 @@ def test_expect_vectorized_in_a_worker(pool, tmp_path):
             expect_vectorized(mod.total, small, large, function="total", root=learner.submission_dir,
                               sizes=("3 rows", "12 rows"), extra_rows=9)
     text = failed.value.feedback
-    assert LOOP_FOUND.format(function="total", small="3 rows", large="12 rows") in text
+    assert LOOP_FOUND.format(function="total", small="3 rows", large="12 rows",
+                             unit="row or sample") in text
     assert "mod.py line 5: `for row in a:` ran 4 times for 3 rows and 13 times for 12 rows" in text
