@@ -1,6 +1,6 @@
 """The GPU path, proven in one run (``make bench-gpu``; under 5 minutes on a CUDA machine).
 
-1. ``grader grade --device cuda`` of the solutions for the PyTorch exercises (timing off):
+1. ``grader grade --device cuda`` of the solutions, every exercise (timing off):
    every ``[cuda]`` check runs; the table counts them, and any that did not pass is named.
 2. ``bench.timing --device cuda``: every CUDA speed target, solutions and ``bench/anti/``
    loops as the learner, ``--runs`` verdicts each (10), stopping new runs after ``--budget``
@@ -46,8 +46,8 @@ def cuda_problem() -> str | None:
 
 
 def grade_checks(device: str) -> dict:
-    """Grade the solutions of the PyTorch exercises on ``device``; count the device's checks."""
-    ids = [e.id for e in registry.EXERCISES if e.uses_torch]
+    """Grade the solutions of every exercise on ``device``; count the device's checks."""
+    ids = [e.id for e in registry.EXERCISES]
     path = OUT / ("gpu-grade.json" if device == "cuda" else "gpu-grade-cpu.json")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "grader", "grade", *ids, "--device", device,

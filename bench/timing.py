@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from grader.settings import Settings
 SUBMISSIONS = (("solutions", SOLUTIONS_DIR, True), ("loops", KIT_ROOT / "bench" / "anti", False))
 DEFAULT_JSON = KIT_ROOT / "bench-results" / "timing.json"
 BUSY_CODE = "while True:\n    pass"
+DEVICE_CHECK = re.compile(r"speed\.check\(SPEED\[[^\]]+\],\s*device\)")
 
 
 @dataclass
@@ -68,11 +70,12 @@ class Row:
 
 
 def speed_cases(device: str = "cpu") -> dict[str, SpeedCase]:
-    """Every ``SPEED`` case of the hidden suites, named ``<exercise>.<function>``; for
-    ``cuda``, those of the exercises that use PyTorch (the ones with ``[cuda]`` checks)."""
+    """Every ``SPEED`` case of the suites, named ``<exercise>.<function>``; for ``cuda``, those
+    of the suites whose speed checks also run on a device (``speed.check(SPEED[...], device)``:
+    the ``[cuda]`` checks)."""
     cases = {}
     for info in registry.EXERCISES:
-        if not info.suite.exists() or (device != "cpu" and not info.uses_torch):
+        if not info.suite.exists() or (device != "cpu" and not DEVICE_CHECK.search(info.suite.read_text())):
             continue
         spec = importlib.util.spec_from_file_location(f"_bench_suite_{info.id}", info.suite)
         module = importlib.util.module_from_spec(spec)

@@ -19,6 +19,9 @@ class LearnerRaised(LearnerError):
 
     def __init__(self, type_name: str, message: str, traceback_text: str, mro: Sequence[str],
                  *, errno: int | None = None, where: str = ""):
+        # A message of several lines keeps them, each after the first marked "| ": whatever
+        # it says, it cannot pass for a line of the grader's own report (a "Total: ...").
+        message = str(message).replace("\r\n", "\n").replace("\n", "\n    | ")
         super().__init__(f"{type_name}: {message}")
         self.type_name, self.message, self.traceback_text = type_name, message, traceback_text
         self.mro = tuple(mro)

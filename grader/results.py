@@ -36,13 +36,16 @@ class CheckKind(str, enum.Enum):
 
 class Role(str, enum.Enum):
     """What a check judges, for "no point without correct work": ``values`` (the function
-    computes right answers on valid inputs), ``errors`` (it rejects bad input) and ``method``
-    (how it works: a constraint, vectorization, speed, a view instead of a copy). A check of
-    the last two roles pays only when the same function's ``values`` checks all pass."""
+    computes right answers on valid inputs), ``errors`` (it rejects bad input), ``method``
+    (how it works: a constraint, vectorization, speed, a view instead of a copy) and ``form``
+    (what a function that computes nothing can also get right: the type, dtype or shape of a
+    result, or an edge case whose answer is all zeros). A check of the last three roles pays
+    only when the same function's ``values`` checks all pass."""
 
     VALUES = "values"
     ERRORS = "errors"
     METHOD = "method"
+    FORM = "form"
 
 
 class Visibility(str, enum.Enum):

@@ -162,6 +162,8 @@ def expect_right_when_timed(ex: Any, case: Any, rng: Any, device: str = "cpu") -
 MATMUL_RUNTIME = frozenset({
     "matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "multi_dot", "vecdot",
     "mm", "bmm", "mv", "addmm", "addmv", "baddbmm", "linear", "__matmul__", "__rmatmul__",
+    "correlate", "convolve", "cov", "corrcoef", "kron", "conv1d", "conv2d", "conv3d", "bilinear",
+    "matrix_power", "trapz", "trapezoid",
 })
 
 

@@ -1,11 +1,14 @@
 """No point without correct work.
 
 A check that judges *how* a function works (a constraint, vectorization, a speed target, a
-view instead of a copy: ``Role.METHOD``) or that it *rejects* bad input (``Role.ERRORS``) is
-easy to satisfy with a function that computes nothing: ``return None`` uses no forbidden
-construct and has no loop; ``raise ValueError(...)`` rejects every input. So such a check
+view instead of a copy: ``Role.METHOD``), that it *rejects* bad input (``Role.ERRORS``) or
+only the *form* of its answer (a type, dtype or shape, an edge case whose answer is zeros:
+``Role.FORM``) is easy to satisfy with a function that computes nothing: ``return None`` uses
+no forbidden construct and has no loop; ``raise ValueError(...)`` rejects every input;
+``return 0.0`` is a float. So such a check
 pays only when the same function's ``Role.VALUES`` checks in the same grading run all pass
-(and there is at least one that ran). A speed target also needs the function's constraint
+(and there is at least one that ran): its public ones, where it has any, so that a student
+kit (which holds only those) pays what the course's grading pays. A speed target also needs the function's constraint
 checks: speed bought with the routine the exercise rules out (``np.matmul`` in ``matmul``) is
 not the learner's. Otherwise the check fails with feedback that says so, and its own verdict
 is kept below that line, so the learner still learns what it found.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from grader.results import Check, CheckKind, CheckStatus, Exercise, Role
+from grader.results import Check, CheckKind, CheckStatus, Exercise, Role, Visibility
 
 GATED = "earns its {points} once `{function}` {computes}: {failing} {verb} not pass yet"
 POINT = "point"
@@ -30,6 +33,10 @@ def gate(exercise: Exercise) -> None:
             by_function[check.function].append(check)
     for function, checks in by_function.items():
         values = [c for c in checks if c.role is Role.VALUES and c.status is not CheckStatus.SKIPPED]
+        # The public ones decide where there are any: a student kit, which has only those,
+        # then pays the same checks as the course's grading of the same work.
+        public = [c for c in values if c.visibility is Visibility.PUBLIC]
+        values = public or values
         rules = [c for c in checks if c.kind is CheckKind.CONSTRAINT
                  and c.status not in (CheckStatus.PASSED, CheckStatus.SKIPPED)]
         wrong = [c for c in values if c.status is not CheckStatus.PASSED]

@@ -9,9 +9,10 @@ student kit and run under ``make grade``; ``hidden`` ones run only where the cou
 defaults to public: lesson examples, shapes, dtypes, typical mistakes, constraints and speed
 targets are what a learner should see fail; randomized and edge cases may be hidden.
 ``role`` says what a check judges (``results.Role``): right answers (``values``, the default of
-a correctness check), rejecting bad input (``errors``) or how the function works (``method``,
-the default of a constraint or timing check); a check of the last two pays only once the
-function's ``values`` checks pass. An unknown keyword, a positional argument or a value of the
+a correctness check), rejecting bad input (``errors``), how the function works (``method``,
+the default of a constraint or timing check) or only the form of an answer (``form``: a type,
+dtype or shape, an edge case whose answer is zeros); a check of the last three pays only once
+the function's ``values`` checks pass. An unknown keyword, a positional argument or a value of the
 wrong type raises ``MarkerError`` naming the test, so ``check(point=2)`` cannot quietly score 1.
 """
 

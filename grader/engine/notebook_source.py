@@ -61,6 +61,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 def parse_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     """A notebook from its bytes (as the intake read them, capped); ``name`` for messages."""
+    import nbformat
+
     try:
         return nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as exc:  # undecodable bytes, JSON, validation and version errors alike

@@ -473,5 +473,10 @@ exercise_id = _exercise_id      # for engine/plan.py, which collects with these 
 
 
 def _guess_function(check_name: str, functions: tuple[str, ...]) -> str | None:
-    matches = [f for f in functions if check_name == f or check_name.startswith(f + "_")]
+    """The function (or class: ``simple_mnist_forward`` is ``SimpleMnist``'s) a check is named after."""
+    matches = [f for f in functions if check_name == _snake(f) or check_name.startswith(_snake(f) + "_")]
     return max(matches, key=len) if matches else None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

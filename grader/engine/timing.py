@@ -69,6 +69,10 @@ BAND = 0.30            # "near": within +-30 % of the target
 CLEAR = 2.0
 STOP_FACTOR = 10.0     # a round's ratio over this many times the target ends the measurement
 SAMPLE = 8             # outputs per block checked against the oracle
+# Which outputs are checked is drawn from the operating system's entropy, not from the seeded
+# generator that makes the inputs: the seed and the suites are public, so a learner who could
+# replay that generator would know which calls to compute and which to skip.
+_SAMPLER = np.random.default_rng()
 
 SUMMARY = ("{what}: {learner} per call, {baseline} {reference} per call: ratio {ratio:.2f} "
            "(target: at most {target:g}; the median of {rounds} of {calls} calls each)")
@@ -268,7 +272,7 @@ def measure(case: SpeedCase, *, learner: Learner, reference: Learner, device: st
                 if done is None:
                     return verdict
                 times["learner", key] = done[0]
-                sample = sorted(rng.choice(calls, size=min(SAMPLE, calls), replace=False).tolist())
+                sample = sorted(_SAMPLER.choice(calls, size=min(SAMPLE, calls), replace=False).tolist())
                 if _check_outputs(verdict, inputs[key], done[1], sample, f"round {r + 1}"):
                     return verdict
             # Another process can only add time to a block, so each side's faster block of

@@ -109,7 +109,7 @@ def test_dot_random_vectors(ex, rng):
                           rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.check(points=1, hints=HINTS_FLOAT)
+@pytest.mark.check(points=1, hints=HINTS_FLOAT, role="form")
 def test_dot_returns_a_number(ex):
     _expect_python_float(ex.dot(A, B), "dot([1, 2, 3], [4, 5, 6])")
     _expect_python_float(ex.dot([1, 2, 3], [10, 20, 30]), "dot([1, 2, 3], [10, 20, 30]) on lists")

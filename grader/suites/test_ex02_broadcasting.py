@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from grader.checks.constraints import BROADCAST_HELPERS, EXPAND_DIMS, TILE_REPEAT
+from grader.checks.constraints import BROADCAST_HELPERS, EXPAND_DIMS, SHAPES_ONLY, TILE_REPEAT
 from grader.checks.expect import (expect, expect_array, expect_equal, expect_raises, expect_without,
                                   fail, result_of)
 from grader.isolation.codec import View
@@ -227,7 +227,7 @@ def test_broadcast_shape_rejects_clashes(ex, rng):
 def test_broadcast_shape_without_helpers(ex, source):
     call = "broadcast_shape((3, 1), (1, 3))"
     expect_equal(result_of(ex.broadcast_shape, (3, 1), (1, 3), call=call), (3, 3), call=call)
-    expect_without(source, "broadcast_shape", BROADCAST_HELPERS, hint=HINTS_RULE_YOURSELF[1])
+    expect_without(source, "broadcast_shape", SHAPES_ONLY, hint=HINTS_RULE_YOURSELF[1])
 
 
 # -- expand_dims --------------------------------------------------------------------------------

@@ -64,6 +64,9 @@ NEGATIVE_PART = ("the hidden activations are the negative part: your forward kee
                  "ReLU keeps the positive part, x * (x > 0)")
 BIAS_NOT_ADDED = "forward does not add the bias {name}: add it after the matmul (+ self.{name})"
 SOFTMAX_APPLIED = "forward returns probabilities (softmax of the logits): return the raw logits"
+SAME_VALUE = ("{name} holds one value ({value:g}) everywhere: every digit then gets the same "
+              "logits, and the forward pass cannot be checked on such a model. Create the "
+              "parameters with get_weights (standard normal values divided by dims[0])")
 NO_BIAS = "SimpleMnist has no {name}: a forgotten bias? Create it with get_weights{shape}"
 TRANSPOSED = ("{name} has shape {got}, the transpose of {want}: the layers multiply x (N, 784) "
               "@ l1_w (784, 256), then h (N, 256) @ l2_w (256, 10). Expected shapes: " + SHAPES_TEXT)
@@ -227,6 +230,14 @@ def _weights(model: RemoteObject) -> dict[str, torch.Tensor]:
     return out
 
 
+def _expect_varied(w: dict[str, torch.Tensor]) -> None:
+    """A model whose weight matrix holds one value everywhere gives every digit the same
+    logits: a forward pass that computes nothing would match it, so it proves nothing."""
+    for name in ("l1_w", "l2_w"):
+        if w[name].numel() and bool((w[name] == w[name].flatten()[0]).all()):
+            fail("SimpleMnist()", SAME_VALUE.format(name=name, value=float(w[name].flatten()[0])))
+
+
 def _expect_shape(name: str, got: tuple) -> None:
     want = SPEC_SHAPES[name]
     if got == want:
@@ -306,7 +317,7 @@ def _is_affine(model: RemoteObject, rng: np.random.Generator) -> bool:
 
 
 # -- get_weights ----------------------------------------------------------------------------
-@pytest.mark.check(points=1, hints=HINTS_WEIGHTS)
+@pytest.mark.check(points=1, hints=HINTS_WEIGHTS, role="form")
 def test_get_weights_shapes(ex):
     for dims in ((784, 256), (256,), (10,), (3, 4, 5)):
         call = f"get_weights{dims if len(dims) > 1 else f'({dims[0]})'}"
@@ -346,7 +357,7 @@ def test_get_weights_scale(ex):
 
 
 # -- SimpleMnist ----------------------------------------------------------------------------
-@pytest.mark.check(points=2, hints=HINTS_PARAMETERS)
+@pytest.mark.check(points=2, hints=HINTS_PARAMETERS, role="form")
 def test_simple_mnist_parameters(ex):
     model = _new_model(ex)
     params = _registered(model)
@@ -380,6 +391,7 @@ def test_simple_mnist_parameters(ex):
 def test_simple_mnist_forward(ex, rng):
     model = _new_model(ex)
     w = _weights(model)
+    _expect_varied(w)
     for n in (1, 37):
         x = _randn(rng, n, 784)
         call = f"SimpleMnist()(x) on x of shape ({n}, 784)"
@@ -394,7 +406,7 @@ def test_simple_mnist_forward(ex, rng):
                          hint="relu(x @ l1_w + l1_b) @ l2_w + l2_b, on the model's own parameters")
 
 
-@pytest.mark.check(points=1, hints=HINTS_FLATTEN)
+@pytest.mark.check(points=1, hints=HINTS_FLATTEN, role="form")
 def test_simple_mnist_forward_image_shapes(ex, rng):
     """Images give the logits of the same digits flattened (the values are the forward check's)."""
     model = _new_model(ex)
@@ -423,6 +435,7 @@ def test_simple_mnist_without_linear(ex, source, rng):
 @pytest.mark.check(points=1, hints=HINTS_PREDICT)
 def test_predict(ex, rng):
     model = _new_model(ex)
+    _expect_varied(_weights(model))
     x = _randn(rng, 40, 784)
     want = _logits(model, x, call="SimpleMnist()(x)").argmax(dim=1)
     got = result_of(ex.predict, model, x, call="predict(model, x)", inputs={"x": x})

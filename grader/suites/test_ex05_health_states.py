@@ -360,7 +360,7 @@ def test_cheapest_shop_ties_go_to_lower_index(ex):
                  check_dtype=False, hint="when bills tie, the lower shop index wins (np.argmin does this)")
 
 
-@pytest.mark.check(points=1, hints=HINTS_INDICES)
+@pytest.mark.check(points=1, hints=HINTS_INDICES, role="form")
 def test_cheapest_shop_returns_integer_indices(ex):
     got = result_of(ex.cheapest_shop, DEMAND, PRICES, call="cheapest_shop(DEMAND, PRICES)")
     if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu" or got.shape != (3,):

@@ -61,7 +61,7 @@ ATTENTION_RULES = (LIBRARY_ATTENTION, SOFTMAX)
 ATTENTION_RUNTIME = frozenset({
     "scaled_dot_product_attention", "multi_head_attention_forward", "_native_multi_head_attention",
     "_scaled_dot_product_attention_math", "_scaled_dot_product_flash_attention_for_cpu",
-    "softmax", "log_softmax", "_softmax", "_log_softmax"})
+    "softmax", "log_softmax", "_softmax", "_log_softmax", "softmin", "gumbel_softmax"})
 # What copies a tensor (split_heads must not): reshape and transpose of a contiguous x never do.
 COPIES = frozenset({"contiguous", "clone", "copy_", "stack", "cat", "concat", "concatenate",
                     "hstack", "vstack", "dstack", "repeat", "tile", "empty", "zeros", "empty_like",

@@ -63,12 +63,18 @@ AUTOGRAD = Forbidden(
         " torch.autograd.functional.jvp torch.autograd.functional.hessian"
         " torch.autograd.functional.vhp torch.autograd.functional.hvp"
         " functorch.grad functorch.vjp functorch.jacrev functorch.jacfwd functorch.make_functional"
+        # the graph autograd records, walked by hand: every torch.autograd name, the switches
+        # that turn recording on, and a result's grad_fn (the graph's entry point)
+        " torch.autograd torch.enable_grad torch.set_grad_enabled torch.Tensor.requires_grad_"
+        " torch.Tensor.grad_fn torch.Tensor.retain_grad torch.Tensor.register_hook"
     ).split()),
-    frozenset({"backward"}),
+    frozenset({"backward", "grad_fn", "next_functions", "requires_grad_", "retain_grad",
+               "register_hook", "enable_grad", "set_grad_enabled"}),
     hint="write the gradients as matrix products: grad_w = x.T @ grad_out, and so on",
 )
 AUTOGRAD_RUNTIME = frozenset({"backward", "grad", "vjp", "jvp", "jacobian", "hessian", "vhp",
-                              "hvp", "jacrev", "jacfwd"})
+                              "hvp", "jacrev", "jacfwd", "requires_grad_", "retain_grad",
+                              "register_hook", "grad_fn", "next_functions"})
 
 # -- feedback: the diagnoses ---------------------------------------------------------------------
 FACTOR_N = ("{what} is N = {n} times the expected one: the loss is the mean over the batch, "

@@ -70,7 +70,7 @@ def test_the_notebook_is_in_step_with_the_stub(ex_id, pristine):
     stub = (pristine / "exercises" / f"{ex_id}.py").read_text()
     assert ast.dump(ast.parse("\n\n\n".join(code))) == ast.dump(ast.parse(stub)), (
         f"notebooks/{ex_id}.ipynb does not hold the code of exercises/{ex_id}.py")
-    assert nb.metadata["grader"] == {"exercise": ex_id}
+    assert nb.metadata["grader"]["exercise"] == ex_id
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 

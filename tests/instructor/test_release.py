@@ -25,6 +25,7 @@ from grader.instructor import release as rel
 from grader.instructor.strip import hidden_tests
 from grader import registry
 from kit_files import FIXTURES, ROOT
+from suite_modules import maximum
 
 pytestmark = pytest.mark.slow
 COURSE = load(ROOT / "course.toml", known=registry.BY_ID)
@@ -299,11 +300,13 @@ def test_a_course_that_changes_visibility_and_points_releases_a_kit_that_agrees(
 
     course = Course(name="Homework 1", exercises=("ex01_vectors",), source="hw1.toml", checks={
         "ex01_vectors/dot_random_vectors": CheckOverride(points=3, visibility=Visibility.PUBLIC),
-        "ex01_vectors/unit_random_vectors": CheckOverride(visibility=Visibility.HIDDEN)})
+        # hidden: dot's lesson example (dot_random_vectors, made public, still checks dot's values
+        # in the student kit: a function's other checks pay only once a public values check passes)
+        "ex01_vectors/dot_lesson_example": CheckOverride(visibility=Visibility.HIDDEN)})
     rel.release(out=tmp_path / "out", course=course)
     student = tmp_path / "out" / "student"
     suite = (student / "grader" / "suites" / "test_ex01_vectors.py").read_text()
-    assert "def test_dot_random_vectors" in suite and "unit_random_vectors" not in suite
+    assert "def test_dot_random_vectors" in suite and "dot_lesson_example" not in suite
     assert not (student / "exercises" / "ex03_matmul.py").exists()
     course_file = tmp_path / "hw1.toml"
     course_file.write_text(course.to_toml())
@@ -312,5 +315,5 @@ def test_a_course_that_changes_visibility_and_points_releases_a_kit_that_agrees(
                    settings={"course": course_file})
     assert compare(mine, theirs) == []
     assert [e["id"] for e in mine["exercises"]] == ["ex01_vectors"]
-    assert mine["max_score"] == theirs["max_score"] == 17 + 1          # dot_random_vectors: 2 -> 3
+    assert mine["max_score"] == theirs["max_score"] == maximum("ex01_vectors") + 1   # dot_random_vectors: 2 -> 3
     assert mine["hidden_remaining"] == {"checks": 4, "points": 4.0}

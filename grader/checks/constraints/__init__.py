@@ -3,11 +3,11 @@ the scanner that finds them in a learner's source, never importing it (``scanner
 
 from grader.checks.constraints.rules import (BROADCAST_HELPERS, CDIST, DYNAMIC_ATTRIBUTE, DYNAMIC_CODE,
                                              EXPAND_DIMS, LINALG_NORM, LINEAR, MATMUL_FAMILY,
-                                             SOFTMAX, TILE_REPEAT, Forbidden)
+                                             SHAPES_ONLY, SOFTMAX, TILE_REPEAT, Forbidden)
 from grader.checks.constraints.scanner import (ALIAS_OF, MESSAGE, VIA_HELPER, ScanError, Violation,
                                                defines, describe, scan)
 
 __all__ = ["ALIAS_OF", "BROADCAST_HELPERS", "CDIST", "DYNAMIC_ATTRIBUTE", "DYNAMIC_CODE",
-           "EXPAND_DIMS", "LINALG_NORM", "LINEAR", "MATMUL_FAMILY", "MESSAGE", "SOFTMAX",
+           "EXPAND_DIMS", "LINALG_NORM", "LINEAR", "MATMUL_FAMILY", "MESSAGE", "SHAPES_ONLY", "SOFTMAX",
            "TILE_REPEAT", "VIA_HELPER", "Forbidden", "ScanError", "Violation", "defines",
            "describe", "scan"]

@@ -22,6 +22,9 @@ class Forbidden:
     methods: frozenset[str] = frozenset()
     matmul_operator: bool = False
     hint: str = ""
+    # Whole libraries ruled out (``numpy``), but for the names in ``allowed`` (``np.integer``).
+    modules: frozenset[str] = frozenset()
+    allowed: frozenset[str] = frozenset()
     _pairs: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -30,7 +33,7 @@ class Forbidden:
 
     @property
     def roots(self) -> frozenset[str]:
-        return frozenset(root for root, _ in self._pairs)
+        return frozenset(root for root, _ in self._pairs) | self.modules
 
     @property
     def names(self) -> frozenset[str]:
@@ -38,6 +41,8 @@ class Forbidden:
 
     def matches(self, path: str) -> bool:
         root, *rest = path.split(".")
+        if root in self.modules and rest and not any(part in self.allowed for part in rest):
+            return True
         return any((root, part) in self._pairs for part in rest)
 
 
@@ -53,9 +58,19 @@ MATMUL_FAMILY = _rule(
     " torch.einsum torch.tensordot torch.addmm torch.addmv torch.addbmm torch.baddbmm torch.addr"
     " torch.chain_matmul torch.linalg.multi_dot torch.linalg.vecdot operator.matmul operator.imatmul"
     " operator.__matmul__ operator.__imatmul__ scipy.linalg.blas scipy.linalg.cython_blas"
-    " scipy.linalg.get_blas_funcs",
+    " scipy.linalg.get_blas_funcs"
+    # sums of products under other names: np.matrix's `*` is a matrix product, a correlation
+    # or convolution at one offset is a dot product, a covariance is a matrix of them
+    " numpy.matrix numpy.asmatrix numpy.bmat numpy.correlate numpy.convolve numpy.cov"
+    " numpy.corrcoef numpy.linalg.matrix_power numpy.polynomial numpy.polyval numpy.kron"
+    " torch.kron torch.cov torch.corrcoef torch.conv1d torch.conv2d torch.conv3d"
+    " torch.conv_transpose1d torch.conv_transpose2d torch.nn.functional.conv1d"
+    " torch.nn.functional.conv2d torch.nn.functional.conv3d torch.nn.functional.bilinear"
+    " torch.nn.functional.linear torch.linalg.matrix_power torch.matrix_power torch.nn.Bilinear"
+    " torch.nn.Linear torch.nn.Conv1d torch.nn.Conv2d torch.trapz torch.trapezoid numpy.trapz"
+    " numpy.trapezoid",
     "dot vdot inner outer ger matmul mm bmm mv addmm addmv addbmm baddbmm addr einsum tensordot"
-    " multi_dot chain_matmul __matmul__ __rmatmul__ __imatmul__",
+    " multi_dot chain_matmul __matmul__ __rmatmul__ __imatmul__ matrix_power",
     "build the product from broadcasting and a sum",
     matmul_operator=True,
 )
@@ -73,6 +88,15 @@ BROADCAST_HELPERS = _rule(
     " numpy.lib.stride_tricks._broadcast_shape torch.broadcast_shapes torch.broadcast_to"
     " torch.broadcast_tensors",
     hint="apply the rule yourself: align the shapes from the right and compare",
+)
+# broadcast_shape works on two tuples: an array of either shape, combined with one of the
+# other, would let the library apply the rule (``(np.empty(a) + np.empty(b)).shape``).
+SHAPES_ONLY = Forbidden(
+    "an array (the shape comes from the two tuples alone)",
+    BROADCAST_HELPERS.dotted, modules=frozenset({"numpy", "torch"}),
+    allowed=frozenset("integer signedinteger unsignedinteger number generic bool_ dtype intp int8"
+                      " int16 int32 int64 uint8 uint16 uint32 uint64 iinfo".split()),
+    hint="line the two tuples up from the right and compare their sizes: no array is needed",
 )
 EXPAND_DIMS = _rule(
     "np.expand_dims", "numpy.expand_dims", hint="insert the axis by indexing with None or by reshape"
@@ -95,8 +119,13 @@ SOFTMAX = _rule(
     "torch.softmax torch.log_softmax torch.nn.functional.softmax torch.nn.functional.log_softmax"
     " torch.special.softmax torch.special.log_softmax torch._softmax torch._log_softmax"
     " torch.nn.Softmax torch.nn.LogSoftmax torch.nn.Softmax2d torch.Tensor.softmax"
-    " scipy.special.softmax scipy.special.log_softmax",
-    "softmax log_softmax",
+    " scipy.special.softmax scipy.special.log_softmax"
+    # the same under other names: softmin(-x) is softmax(x); a categorical distribution's
+    # probabilities are the softmax of its logits
+    " torch.nn.functional.softmin torch.nn.Softmin torch.Tensor.softmin"
+    " torch.nn.functional.gumbel_softmax torch.sparse.softmax torch.sparse.log_softmax"
+    " torch.distributions torch.nn.AdaptiveLogSoftmaxWithLoss",
+    "softmax log_softmax softmin",
     "subtract the maximum, exponentiate and divide by the sum",
 )
 LINEAR = _rule(
