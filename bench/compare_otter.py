@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = ROOT / "bench" / "otter"
 SOLUTION = (ROOT / "solutions" / "ex01_vectors.py").read_text()
-WRONG_DOT = SOLUTION.replace("    return float((a * b).sum())\n", "    return float((a * b).sum()) + 1.0\n")
+WRONG_DOT = SOLUTION.replace("    return float((a * b).sum())\n", "    return float((a * b).sum()) + 1.0\n").replace(
+    "    return float(np.sqrt(dot(v, v)))\n", "    return float(np.sqrt((v * v).sum()))\n")
 MISSING = 3
 
 

@@ -196,7 +196,8 @@ def exercise_series(ids: Sequence[str], repeats: int, load: Load,
 def make_class(folder: Path, n: int, ids: Sequence[str]) -> None:
     """``n`` submissions: the reference solutions, every fifth with a wrong ``dot``."""
     wrong_dot = (SOLUTIONS / "ex01_vectors.py").read_text().replace(
-        "    return float((a * b).sum())\n", "    return float((a * b).sum()) + 1.0\n")
+        "    return float((a * b).sum())\n", "    return float((a * b).sum()) + 1.0\n").replace(
+        "    return float(np.sqrt(dot(v, v)))\n", "    return float(np.sqrt((v * v).sum()))\n")
     for i in range(n):
         sub = folder / f"student_{i:03d}"
         sub.mkdir(parents=True)

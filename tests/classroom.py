@@ -48,7 +48,9 @@ def _folder(path: Path, files: dict[str, str]) -> None:
         target.write_text(text)
 
 
-WRONG_DOT = _edit(SOLUTION, DOT_RETURN, "    return float((a * b).sum()) + 1.0\n")
+# dot off by one; norm computed without dot, so the mistake stays dot's alone (partial credit)
+WRONG_DOT = _edit(_edit(SOLUTION, DOT_RETURN, "    return float((a * b).sum()) + 1.0\n"),
+                  "    return float(np.sqrt(dot(v, v)))\n", "    return float(np.sqrt((v * v).sum()))\n")
 LINALG_NORM = _edit(SOLUTION, "    return float(np.sqrt(dot(v, v)))\n", "    return float(np.linalg.norm(v))\n")
 UNIT_HANGS = _edit(SOLUTION, UNIT_START, "    while True:\n        pass\n" + UNIT_START)
 COSINE_REFUSED = _edit(SOLUTION, COSINE_START, "    import os\n    os._exit(3)\n" + COSINE_START)

@@ -204,7 +204,7 @@ def test_matmul_random_matrices(ex, rng):
                             hint=HINT_MATMUL)
 
 
-@pytest.mark.check(points=1, hints=HINTS_EMPTY, visibility="hidden", role="form")
+@pytest.mark.check(points=1, hints=HINTS_EMPTY, role="form")
 def test_matmul_empty_dimensions(ex, rng):
     for n, k, p in EMPTY_SHAPES:
         a, b = _matrix(rng, (n, k), np.float64), _matrix(rng, (k, p), np.float64)

@@ -62,7 +62,7 @@ def norm(v: npt.ArrayLike) -> float:
     v = np.asarray(v, dtype=np.float64)
     if v.ndim != 1:
         raise ValueError(f"norm: v must be a 1-D array, got shape {v.shape}")
-    return float(np.sqrt(dot(v, v)))
+    return float(np.sqrt((v * v).sum()))
 
 
 def unit(v: npt.ArrayLike) -> np.ndarray:
