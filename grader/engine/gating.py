@@ -7,8 +7,10 @@ only the *form* of its answer (a type, dtype or shape, an edge case whose answer
 no forbidden construct and has no loop; ``raise ValueError(...)`` rejects every input;
 ``return 0.0`` is a float. So such a check
 pays only when the same function's ``Role.VALUES`` checks in the same grading run all pass
-(and there is at least one that ran): its public ones, where it has any, so that a student
-kit (which holds only those) pays what the course's grading pays. A speed target also needs the function's constraint
+(and there is at least one that ran), hidden ones included: a function that answers the
+public examples and nothing else earns none of them. The feedback names the public checks
+that fail, which a student kit names too; a student kit, without the hidden checks, can pay
+a check that the course's grading then holds back, and its report says so. A speed target also needs the function's constraint
 checks: speed bought with the routine the exercise rules out (``np.matmul`` in ``matmul``) is
 not the learner's. Otherwise the check fails with feedback that says so, and its own verdict
 is kept below that line, so the learner still learns what it found.
@@ -21,6 +23,7 @@ from collections import defaultdict
 from grader.results import Check, CheckKind, CheckStatus, Exercise, Role, Visibility
 
 GATED = "earns its {points} once `{function}` {computes}: {failing} {verb} not pass yet"
+HIDDEN = "checks your course runs on inputs you do not see"
 POINT = "point"
 
 
@@ -33,10 +36,6 @@ def gate(exercise: Exercise) -> None:
             by_function[check.function].append(check)
     for function, checks in by_function.items():
         values = [c for c in checks if c.role is Role.VALUES and c.status is not CheckStatus.SKIPPED]
-        # The public ones decide where there are any: a student kit, which has only those,
-        # then pays the same checks as the course's grading of the same work.
-        public = [c for c in values if c.visibility is Visibility.PUBLIC]
-        values = public or values
         rules = [c for c in checks if c.kind is CheckKind.CONSTRAINT
                  and c.status not in (CheckStatus.PASSED, CheckStatus.SKIPPED)]
         wrong = [c for c in values if c.status is not CheckStatus.PASSED]
@@ -47,10 +46,14 @@ def gate(exercise: Exercise) -> None:
             failing = wrong + (rules if check.kind is CheckKind.TIMING else [])
             if values and not failing:
                 continue
-            names = ", ".join(c.id for c in failing[:3]) + (" and more" if len(failing) > 3 else "")
+            # Named: the public checks, which a student kit has too, so that both kits say
+            # the same words whenever they reach the same verdict.
+            shown = [c for c in failing if c.visibility is Visibility.PUBLIC]
+            names = (", ".join(c.id for c in shown[:3]) + (" and more" if len(shown) > 3 else "")
+                     if shown else HIDDEN if failing else "")
             reason = GATED.format(
                 points=POINT if check.max_points == 1 else f"{check.max_points:g} points",
-                function=function, verb="do" if len(failing) != 1 else "does",
+                function=function, verb="do" if len(shown) != 1 else "does",
                 failing=names or "no check of its values ran",
                 computes="computes correctly" if wrong or not values else "keeps to the exercise's rules")
             check.status, check.points, check.gated = CheckStatus.FAILED, 0.0, True

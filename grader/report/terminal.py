@@ -35,7 +35,9 @@ HIDDEN_REMAINING = "{checks} more {noun}, {points} points, run when your course 
 NOT_RUN = "not run: {count} {noun}, {points} points: {reasons}"
 NOT_RUN_INFORMATIONAL = "not run: {count} GPU {noun} (informational, no points): {reasons}"
 TOTAL = "Total: {score} / {max} points ({passed} of {count} exercises passed)"
-TOTAL_HIDDEN = ("the assignment is worth {max} points: {remaining}")
+TOTAL_HIDDEN = ("the assignment is worth {max} points: {remaining} (there, a check of how a "
+                "function works, of its form or of the errors it raises pays once its hidden "
+                "checks pass too)")
 
 
 def use_colour(stream: TextIO) -> bool:
