@@ -10,6 +10,7 @@ never a crash. The submission entry itself may not be a link (nor anything insid
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import stat
@@ -117,7 +118,16 @@ def _materialize(source: "Folder | Archive", intake: Intake, loaded: LoadedSubmi
 def apply_policy(loaded: LoadedSubmission) -> None:
     """Check every file of the copy with the static policy before anything is imported: a
     refused file is deleted from the copy (so no import can reach it), and an exercise module
-    that is refused is reported with the policy's reasons instead of being run."""
+    that is refused is reported with the policy's reasons instead of being run.
+
+    First the top-level modules that the graded ones never import (directly or through each
+    other) are deleted from the copy: nothing can import them (the policy and the lock refuse
+    dynamic imports), and checking them would import their libraries for nothing (grading
+    ex01 from a folder holding ex04 would import PyTorch)."""
+    keep = reachable(loaded.directory, loaded.modules)
+    for path in loaded.directory.glob("*.py"):
+        if path.stem not in keep:
+            path.unlink()
     cells = {f"{m}.py": (loaded.notebooks.get(m, loaded.source.name), spans)
              for m, spans in loaded.cells.items()}
     for rel, violations in check_submission(loaded.directory, cells=cells).items():
@@ -127,6 +137,34 @@ def apply_policy(loaded: LoadedSubmission) -> None:
         module = rel.removesuffix(".py")
         if module in loaded.modules:
             loaded.refused[module] = refusal_text(violations)
+
+
+def reachable(directory: Path, roots) -> set[str]:
+    """The top-level modules of ``directory`` that ``roots`` import, directly or through one
+    another (``import m``, ``from m import f``, ``from . import m``), ``roots`` included. A file
+    that does not parse imports nothing here; the policy reports it if it is reached."""
+    present = {p.stem for p in directory.glob("*.py")} | {p.name for p in directory.iterdir()
+                                                         if p.is_dir()}
+    seen, queue = set(), [m for m in roots]
+    while queue:
+        module = queue.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = directory / f"{module}.py"
+        try:
+            tree = ast.parse(path.read_bytes()) if path.is_file() else None
+        except (SyntaxError, ValueError, OSError):
+            tree = None
+        for node in ast.walk(tree) if tree is not None else ():
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ([node.module.split(".")[0]] if node.module else []) + \
+                        ([a.name for a in node.names] if node.level and not node.module else [])
+            queue += [n for n in names if n in present and n not in seen]
+    return seen
 
 
 def _digest(files: list[Path]) -> str:

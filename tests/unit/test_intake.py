@@ -183,3 +183,19 @@ def test_canvas_and_moodle_downloads_are_grouped_by_learner(tmp_path):
     staged = {e.name: e for e in stage(list(entries.values()), tmp_path / "scratch")}
     loaded = load(staged["smithjohn_1234"].path, tmp_path)
     assert loaded.modules == {"ex01_vectors", "ex03_matmul"}
+
+
+def test_only_modules_the_graded_ones_import_are_kept(tmp_path):
+    """Grading ex01 from a folder that also holds ex04 neither checks nor copies ex04 (whose
+    libraries the policy would import), but keeps what ex01 imports, through a helper too."""
+    from grader.engine.submission import reachable
+
+    (tmp_path / "ex01_vectors.py").write_text("import helpers\nfrom . import shared\n")
+    (tmp_path / "helpers.py").write_text("from ex02_broadcasting import broadcast_shape\n")
+    (tmp_path / "shared.py").write_text("X = 1\n")
+    (tmp_path / "ex02_broadcasting.py").write_text("def broadcast_shape(a, b): ...\n")
+    (tmp_path / "ex04_simple_mnist.py").write_text("import torch\n")
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert reachable(tmp_path, ["ex01_vectors"]) == {"ex01_vectors", "helpers", "shared",
+                                                     "ex02_broadcasting"}
+    assert reachable(tmp_path, ["broken"]) == {"broken"}
