@@ -148,11 +148,12 @@ def submissions(scratch: Path) -> dict[str, Path]:
 
 
 def run(*, runs: int, busy: int, exercises: Sequence[str], json_path: Path | None,
-        timing: bool = True, call_timeout: float = CALL_TIMEOUT_S) -> int:
+        timing: bool = True, call_timeout: float = CALL_TIMEOUT_S, first: int = 0) -> int:
     """``call_timeout``: each call's limit on both sides. 30 s, not the default 10 s: a
     loop-based knn on the 1,000 held-out digits takes 2-3 s a call on an idle core, and at a
     load of 10 or more it can pass 10 s on one side only; a verdict the machine's load decides
-    says nothing about the two kits."""
+    says nothing about the two kits. ``first``: the first run's number (its seed), so that a
+    benchmark cut short can be continued with the runs it did not make."""
     from grader.course import load
     from grader.instructor.release import release
 
@@ -169,7 +170,7 @@ def run(*, runs: int, busy: int, exercises: Sequence[str], json_path: Path | Non
         subs = submissions(scratch)
         burners = [subprocess.Popen([sys.executable, "-c", BUSY_CODE]) for _ in range(busy)]
         extra = () if timing else ("--no-timing",)
-        for r in range(runs):
+        for r in range(first, first + runs):
             for name, path in subs.items():
                 row = rows.setdefault(name, {"runs": 0, "checks": 0, "timing_checks": 0,
                                              "disagreements": [], "timing_verdicts": []})
@@ -191,11 +192,11 @@ def run(*, runs: int, busy: int, exercises: Sequence[str], json_path: Path | Non
                                  (c.get("timing") or {}).get("ratio"),
                                  (theirs[e["id"], c["id"]].get("timing") or {}).get("ratio")))
                 row["disagreements"] += [f"run {r + 1}: {p}" for p in problems]
-            print(f"  run {r + 1}/{runs} done ({time.time() - started:.0f} s, "
+            print(f"  run {r + 1}/{first + runs} done ({time.time() - started:.0f} s, "
                   f"{sum(len(row['disagreements']) for row in rows.values())} disagreements)",
                   file=sys.stderr)
             if json_path is not None:     # after every run: a long benchmark cut short still tells
-                _write(json_path, rows, runs=r + 1, busy=busy, exercises=exercises, timing=timing,
+                _write(json_path, rows, runs=r + 1 - first, busy=busy, exercises=exercises, timing=timing,
                        seconds=time.time() - started)
     finally:
         for p in burners:
@@ -234,9 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--call-timeout", type=float, default=CALL_TIMEOUT_S,
                    help=f"seconds per call on both sides ({CALL_TIMEOUT_S})")
     p.add_argument("--json", dest="json_path", type=Path, default=DEFAULT_JSON)
+    p.add_argument("--first-run", type=int, default=0,
+                   help="the first run's number, its seed (0): continue a benchmark cut short")
     args = p.parse_args(argv)
     return run(runs=args.runs, busy=args.busy, exercises=args.exercises, json_path=args.json_path,
-               timing=args.timing, call_timeout=args.call_timeout)
+               timing=args.timing, call_timeout=args.call_timeout, first=args.first_run)
 
 
 if __name__ == "__main__":

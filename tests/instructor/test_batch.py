@@ -206,7 +206,9 @@ def test_kill_9_of_the_batch_kills_its_grading_children(tmp_path, fork):
     while len(_children_of(out, first.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     children = _children_of(out, first.pid)
-    assert len(children) == 2, children       # both are grading a hanging import
+    # Both are grading a hanging import (a short-lived helper a child forks, such as the one
+    # that ends a worker's uid, has the same command line and may be seen too).
+    assert len(children) >= 2, children
     time.sleep(0.5)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
